@@ -1,0 +1,85 @@
+import Koa from 'koa';
+import mount from 'koa-mount';
+import { ROUTES } from '../shared/constants.ts';
+import type { Config, OidcConfig } from './config.ts';
+import type { DevIdp } from './dev-idp/provider.ts';
+import type { Logger } from './logger.ts';
+import { authenticate } from './middleware/authenticate.ts';
+import { errorHandler } from './middleware/errors.ts';
+import { requestLog } from './middleware/request-log.ts';
+import { createOidcClient } from './oidc/client.ts';
+import { createDiscovery } from './oidc/discovery.ts';
+import { createKeyStore } from './oidc/keys.ts';
+import { createTokenVerifier } from './oidc/verify.ts';
+import { PAGE_CSP } from './pages.ts';
+import { authRoutes } from './routes/auth.ts';
+import { healthRoutes } from './routes/health.ts';
+import { tokenRoute, userRoutes } from './routes/user.ts';
+import { sessionMiddleware } from './session.ts';
+
+export interface AppOptions {
+  config: Config;
+  /** Where browsers reach this server; redirect_uri is derived from it. */
+  publicUrl: URL;
+  logger: Logger;
+  /** The provider to sign in with (the configured one, or the development IdP's coordinates). */
+  identityProvider: OidcConfig;
+  sessionKeys: readonly string[];
+  /** The embedded development IdP, mounted at /idp. */
+  devIdp?: DevIdp;
+  now?: () => number;
+  /** Observes every request the server makes to the IdP for discovery or keys. */
+  onIdpRequest?: (kind: 'discovery' | 'jwks', url: string) => void;
+}
+
+/** Builds the Koa application: the middleware stack reads top to bottom as a request meets it. */
+export function createApp(options: AppOptions): Koa {
+  const { config, publicUrl, logger, identityProvider, now = Date.now } = options;
+  const discovery = createDiscovery({
+    url: identityProvider.discoveryUrl,
+    expectedIssuer: identityProvider.expectedIssuer,
+    now,
+    onRequest: (url) => options.onIdpRequest?.('discovery', url.href),
+  });
+  const keyStore = createKeyStore({
+    jwksUri: async () => (await discovery.get()).jwks_uri,
+    now,
+    onRequest: (url) => options.onIdpRequest?.('jwks', url),
+    onRefreshError: (error) => logger.warn({ err: error }, 'keeping the current signing keys: refresh failed'),
+  });
+  const verifier = createTokenVerifier({ discovery, keyStore, clientId: identityProvider.clientId, now });
+  const oidc = createOidcClient({
+    discovery,
+    clientId: identityProvider.clientId,
+    clientSecret: identityProvider.clientSecret,
+    redirectUri: new URL(ROUTES.callback, publicUrl).href,
+    scopes: config.scopes,
+    now,
+  });
+  const secureCookies = publicUrl.protocol === 'https:';
+
+  const app = new Koa({ proxy: config.trustProxy, keys: [...options.sessionKeys] });
+  app.on('error', (error) => logger.error({ err: error }, 'unhandled error'));
+
+  app.use(requestLog(logger));
+  app.use(errorHandler(logger));
+  if (options.devIdp) app.use(mount(ROUTES.devIdp, options.devIdp.app));
+  app.use(async (ctx, next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Content-Security-Policy', PAGE_CSP);
+    // TLS may end at a proxy that TRUST_PROXY does not cover: the https PUBLIC_URL says cookies are Secure.
+    if (secureCookies) ctx.cookies.secure = true;
+    await next();
+  });
+  app.use(sessionMiddleware(app, { secure: secureCookies }));
+
+  const publicRoutes = [
+    healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, now }),
+    authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now }),
+    tokenRoute(verifier),
+  ];
+  for (const router of publicRoutes) app.use(router.routes());
+  app.use(authenticate(verifier));
+  app.use(userRoutes().routes());
+  return app;
+}

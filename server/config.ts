@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { DEFAULT_PORT } from '../shared/constants.ts';
+
+/** The server's validated, frozen configuration. Handlers never read process.env. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Public origin (and optional base path) of this server; undefined = derived from the listening address. */
+  readonly publicUrl: URL | undefined;
+  readonly trustProxy: boolean;
+  readonly production: boolean;
+  readonly logLevel: string;
+  /** The identity provider; undefined = the embedded development IdP. */
+  readonly oidc: OidcConfig | undefined;
+  readonly scopes: readonly string[];
+  /** Session signing keys: the first signs, all verify. Undefined = generated development key. */
+  readonly sessionKeys: readonly string[] | undefined;
+}
+
+export interface OidcConfig {
+  /** The discovery document's URL. */
+  readonly discoveryUrl: URL;
+  /** Set when configured through OIDC_ISSUER: the discovered issuer must equal it (OpenID Connect Discovery 4.3). */
+  readonly expectedIssuer: string | undefined;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+/** A configuration value that is missing or wrong; the message names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const MIN_SESSION_KEY_LENGTH = 32;
+const WELL_KNOWN_PATH = '/.well-known/openid-configuration';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''], { error: 'must be true or false' })
+  .transform((value) => ['true', '1', 'yes'].includes(value));
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).transform((value) => new URL(value));
+
+const nonBlank = z.string().trim().min(1, { error: 'must not be empty' });
+
+const envSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: z.coerce
+    .number({ error: 'must be a port number' })
+    .int({ error: 'must be a whole number' })
+    .min(0, { error: 'must be between 0 and 65535' })
+    .max(65535, { error: 'must be between 0 and 65535' })
+    .default(DEFAULT_PORT),
+  HOST: nonBlank.default('127.0.0.1'),
+  PUBLIC_URL: httpUrl
+    .refine((url) => url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password, {
+      error: 'must be an origin such as https://sso.example.com (no path, query or credentials)',
+    })
+    .optional(),
+  TRUST_PROXY: booleanFlag.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OIDC_ISSUER: httpUrl.optional(),
+  OIDC_WELL_KNOWN_URL: httpUrl.optional(),
+  OIDC_CLIENT_ID: nonBlank.optional(),
+  OIDC_CLIENT_SECRET: nonBlank.optional(),
+  OIDC_SCOPES: z
+    .string()
+    .default('openid profile email')
+    .transform((value) => [...new Set(value.split(/[\s,]+/).filter(Boolean))])
+    .refine((scopes) => scopes.includes('openid'), { error: 'must include "openid"' })
+    .refine((scopes) => scopes.every((scope) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)), {
+      error: 'must be scope tokens separated by spaces (RFC 6749 3.3)',
+    }),
+  SESSION_KEYS: z
+    .string()
+    .transform((value) => value.split(',').map((key) => key.trim()).filter(Boolean))
+    .refine((keys) => keys.length > 0, { error: 'must list at least one key' })
+    .refine((keys) => keys.every((key) => key.length >= MIN_SESSION_KEY_LENGTH), {
+      error: `every key must be at least ${MIN_SESSION_KEY_LENGTH} characters (e.g. openssl rand -base64 32)`,
+    })
+    .optional(),
+});
+
+/** Treats empty variables as unset, as a `.env` line such as `OIDC_ISSUER=` intends. */
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ''),
+  );
+}
+
+function discoveryUrlFor(issuer: URL): URL {
+  const url = new URL(issuer);
+  url.pathname = url.pathname.replace(/\/$/, '') + WELL_KNOWN_PATH;
+  return url;
+}
+
+/**
+ * Parses and validates the environment once, at start-up.
+ * @throws ConfigError naming the first bad variable and what is wrong with it.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'configuration');
+    throw new ConfigError(`${variable}: ${issue?.message ?? 'is invalid'}`);
+  }
+  const vars = parsed.data;
+  const production = vars.NODE_ENV === 'production';
+
+  if (production && !vars.SESSION_KEYS) {
+    throw new ConfigError('SESSION_KEYS is required when NODE_ENV=production (comma-separated, 32+ characters each)');
+  }
+  if (vars.OIDC_ISSUER && vars.OIDC_WELL_KNOWN_URL) {
+    throw new ConfigError('OIDC_ISSUER and OIDC_WELL_KNOWN_URL are both set: set only one of them');
+  }
+
+  let oidc: OidcConfig | undefined;
+  if (vars.OIDC_ISSUER || vars.OIDC_WELL_KNOWN_URL) {
+    if (!vars.OIDC_CLIENT_ID) throw new ConfigError('OIDC_CLIENT_ID is required when an identity provider is configured');
+    if (!vars.OIDC_CLIENT_SECRET) {
+      throw new ConfigError('OIDC_CLIENT_SECRET is required when an identity provider is configured');
+    }
+    oidc = Object.freeze({
+      discoveryUrl: vars.OIDC_ISSUER ? discoveryUrlFor(vars.OIDC_ISSUER) : (vars.OIDC_WELL_KNOWN_URL as URL),
+      expectedIssuer: vars.OIDC_ISSUER ? env.OIDC_ISSUER?.trim() : undefined,
+      clientId: vars.OIDC_CLIENT_ID,
+      clientSecret: vars.OIDC_CLIENT_SECRET,
+    });
+  } else if (production) {
+    throw new ConfigError(
+      'OIDC_ISSUER (or OIDC_WELL_KNOWN_URL) is required when NODE_ENV=production: the development IdP never runs in production',
+    );
+  }
+
+  return Object.freeze({
+    port: vars.PORT,
+    host: vars.HOST,
+    publicUrl: vars.PUBLIC_URL,
+    trustProxy: vars.TRUST_PROXY,
+    production,
+    logLevel: vars.LOG_LEVEL,
+    oidc,
+    scopes: Object.freeze(vars.OIDC_SCOPES),
+    sessionKeys: vars.SESSION_KEYS ? Object.freeze(vars.SESSION_KEYS) : undefined,
+  });
+}

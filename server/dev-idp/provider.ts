@@ -1,0 +1,144 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import Router from '@koa/router';
+import parseBody from 'co-body';
+import Koa from 'koa';
+import mount from 'koa-mount';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { z } from 'zod';
+import { html, page, PAGE_CSP } from '../pages.ts';
+
+/** A client registered at the development IdP. */
+export interface DevClient {
+  clientId: string;
+  clientSecret: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+}
+
+export interface DevIdpOptions {
+  /** The issuer URL, where the IdP is reachable (the app is mounted at its path). */
+  issuer: string;
+  clients: DevClient[];
+  /** Private signing keys as JWKs; default: one fresh RSA key. */
+  signingKeys?: object[];
+  trustProxy?: boolean;
+  /** Lifetime of issued id_tokens, in seconds. */
+  idTokenTtlSec?: number;
+}
+
+export interface DevIdp {
+  /** A Koa application to mount at the issuer's path. */
+  app: Koa;
+  provider: Provider;
+}
+
+/** A fresh RSA signing key as a private JWK, with a kid. */
+export function generateSigningKey(kid = randomBytes(8).toString('hex')): object {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
+}
+
+const signInSchema = z.object({
+  email: z.string().trim().toLowerCase().pipe(z.email({ error: 'Enter a valid email address.' })).pipe(z.string().max(254)),
+  name: z.string().trim().max(100).optional().default(''),
+});
+
+function signInPage(uid: string, action: string, error?: string, email = ''): string {
+  return page(
+    'Sign in (development IdP)',
+    html`<h1>Sign in</h1>
+<p>Development identity provider: <strong>any email signs in</strong>, no password. Never use it in production.</p>
+${error ? html`<p class="error" role="alert">${error}</p>` : ''}
+<form method="post" action="${action}">
+<label>Email <input name="email" type="email" autocomplete="email" required autofocus value="${email}"></label>
+<label>Name (optional) <input name="name" type="text" autocomplete="name"></label>
+<button type="submit">Sign in</button>
+</form>
+<!-- interaction ${uid} -->`,
+  );
+}
+
+/**
+ * The embedded development identity provider: a real, certified OpenID provider (oidc-provider)
+ * with a sign-in form where any email signs in. For development and tests only.
+ */
+export function createDevIdp(options: DevIdpOptions): DevIdp {
+  const { issuer, clients, idTokenTtlSec = 3600 } = options;
+  const mountPath = new URL(issuer).pathname.replace(/\/$/, '');
+  const names = new Map<string, string>();
+
+  const configuration: Configuration = {
+    clients: clients.map((client) => ({
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+      redirect_uris: client.redirectUris,
+      post_logout_redirect_uris: client.postLogoutRedirectUris,
+      response_types: ['code'],
+      grant_types: ['authorization_code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
+    jwks: { keys: (options.signingKeys ?? [generateSigningKey()]) as NonNullable<Configuration['jwks']>['keys'] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    // Put the scopes' claims in the id_token itself: the server reads email from it.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    features: { devInteractions: { enabled: false } },
+    ttl: { IdToken: idTokenTtlSec },
+    interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+    async findAccount(_ctx, accountId) {
+      return {
+        accountId,
+        claims: async () => ({ sub: accountId, email: accountId, email_verified: true, ...(names.get(accountId) ? { name: names.get(accountId) } : {}) }),
+      };
+    },
+    // First-party development client: grant the requested scopes without a consent screen.
+    async loadExistingGrant(ctx: KoaContextWithOIDC) {
+      const { oidc } = ctx;
+      const client = oidc.client;
+      const session = oidc.session;
+      if (!client || !session?.accountId) return undefined;
+      const grantId = oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
+      const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+      const grant = existing ?? new oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      const scope = oidc.params?.scope;
+      if (typeof scope === 'string') grant.addOIDCScope(scope);
+      await grant.save();
+      session.grantIdFor(client.clientId, grant.jti);
+      return grant;
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.proxy = options.trustProxy ?? false;
+
+  const router = new Router();
+  router.use(async (ctx, next) => {
+    ctx.set('Content-Security-Policy', PAGE_CSP);
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+  router.get('/interaction/:uid', async (ctx) => {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    ctx.type = 'html';
+    ctx.body = signInPage(details.uid, `${mountPath}/interaction/${details.uid}`);
+  });
+  router.post('/interaction/:uid', async (ctx) => {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const form = signInSchema.safeParse(await parseBody.form(ctx, { limit: '8kb' }));
+    if (!form.success) {
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = signInPage(details.uid, `${mountPath}/interaction/${details.uid}`, form.error.issues[0]?.message ?? 'Invalid form.');
+      return;
+    }
+    if (form.data.name) names.set(form.data.email, form.data.name);
+    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: form.data.email } }, { mergeWithLastSubmission: false });
+  });
+
+  const app = new Koa();
+  app.proxy = provider.proxy;
+  app.use(router.routes());
+  app.use(mount(provider));
+  return { app, provider };
+}

@@ -1,0 +1,27 @@
+import { config as loadDotenv } from 'dotenv';
+import { ConfigError } from './config.ts';
+import { startServer } from './start.ts';
+
+// A .env file in the working directory fills in variables that are not already set.
+loadDotenv({ quiet: true });
+
+try {
+  const server = await startServer({ env: process.env });
+  const stop = (signal: string) => {
+    process.stderr.write(`koa-oidc-sso: ${signal} received, shutting down\n`);
+    server.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`koa-oidc-sso: configuration error: ${error.message}\n`);
+    process.exit(2);
+  }
+  const listenError = error as NodeJS.ErrnoException;
+  if (listenError?.code === 'EADDRINUSE' || listenError?.code === 'EACCES') {
+    process.stderr.write(`koa-oidc-sso: cannot listen: ${listenError.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}

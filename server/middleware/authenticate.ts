@@ -1,0 +1,71 @@
+import type { Context, Middleware } from 'koa';
+import type { IdTokenClaims } from '../../shared/claims.ts';
+import { SsoError } from '../errors.ts';
+import type { TokenVerifier } from '../oidc/verify.ts';
+
+/** Who made the request, once authenticate() has let it through. */
+export interface AuthenticatedUser {
+  claims: IdTokenClaims;
+  /** Where the token came from. */
+  source: 'bearer' | 'session';
+}
+
+declare module 'koa' {
+  interface DefaultState {
+    user?: AuthenticatedUser;
+  }
+}
+
+/** RFC 6750 2.1: `Bearer` (any case), one or more spaces, a b64token. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const BEARER_SCHEME = /^Bearer(?: |$)/i;
+
+/**
+ * The token of an `Authorization: Bearer` header; undefined when the request has no such header.
+ * @throws SsoError invalid_token when the header says Bearer but is malformed.
+ */
+export function bearerToken(ctx: Context): string | undefined {
+  const header = ctx.get('Authorization');
+  if (!header || !BEARER_SCHEME.test(header)) return undefined;
+  const match = BEARER.exec(header);
+  if (!match?.[1]) throw new SsoError('invalid_token', 'The Authorization header is not of the form "Bearer <token>"');
+  return match[1];
+}
+
+/**
+ * Requires a valid id_token from `Authorization: Bearer` or, failing that, from the session,
+ * verified exactly as at sign-in (minus the nonce); puts the claims on ctx.state.user.
+ * The session cookie is not read at all when a Bearer token is present.
+ */
+export function authenticate(verifier: TokenVerifier): Middleware {
+  return async (ctx, next) => {
+    const presented = bearerToken(ctx);
+    if (presented !== undefined) {
+      ctx.state.user = { claims: await verifier.verify(presented), source: 'bearer' };
+      return next();
+    }
+
+    const session = await verifySession(ctx, verifier);
+    if (!session) throw new SsoError('unauthenticated', 'Sign in first: send "Authorization: Bearer <id_token>" or sign in at /login');
+    ctx.state.user = { claims: session.claims, source: 'session' };
+    return next();
+  };
+}
+
+/**
+ * The session's id_token and its verified claims; undefined without one.
+ * A session whose token no longer verifies (expired, key rotated away) is cleared.
+ */
+export async function verifySession(ctx: Context, verifier: TokenVerifier): Promise<{ idToken: string; claims: IdTokenClaims } | undefined> {
+  const idToken = ctx.session?.idToken;
+  if (!idToken) return undefined;
+  try {
+    return { idToken, claims: await verifier.verify(idToken) };
+  } catch (error) {
+    if (error instanceof SsoError && error.code === 'invalid_token') {
+      ctx.session = null;
+      throw new SsoError('invalid_token', 'Your session has expired: sign in again at /login', { cause: error });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,68 @@
+import type { Context, Middleware } from 'koa';
+import { SsoError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { loginErrorPage } from '../pages.ts';
+
+export const REALM = 'koa-oidc-sso';
+
+const TITLES: Record<number, string> = {
+  400: 'Sign-in failed',
+  401: 'Sign-in required',
+  404: 'Not found',
+  502: 'Identity provider error',
+  503: 'Identity provider unavailable',
+};
+
+/** RFC 6750 3: error_description may hold only %x20-21 / %x23-5B / %x5D-7E. */
+function quotable(text: string): string {
+  return text.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '');
+}
+
+/** Errors thrown by Koa and its helpers (ctx.throw, body parsers) carry status and expose. */
+function toSsoError(error: unknown): SsoError {
+  if (error instanceof SsoError) return error;
+  const candidate = error as { status?: unknown; expose?: unknown; message?: unknown };
+  if (typeof candidate?.status === 'number' && candidate.status >= 400 && candidate.status < 500 && candidate.expose) {
+    return new SsoError('invalid_request', String(candidate.message), { cause: error, status: candidate.status });
+  }
+  return new SsoError('internal', 'Internal server error', { cause: error });
+}
+
+function wantsHtml(ctx: Context): boolean {
+  return ctx.accepts('json', 'html') === 'html';
+}
+
+/**
+ * The one place that turns errors into responses: JSON with RFC 6750 headers for API clients,
+ * a page with the login-error marker for browsers. 5xx details are logged, never shown.
+ */
+export function errorHandler(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new SsoError('not_found', `No route for ${ctx.method} ${ctx.path}`);
+    } catch (thrown) {
+      const error = toSsoError(thrown);
+      if (error.status >= 500) logger.error({ err: thrown, path: ctx.path }, error.message);
+      const message = error.expose ? error.message : 'Something went wrong on the server. Please try again later.';
+
+      ctx.status = error.status;
+      ctx.set('Cache-Control', 'no-store');
+      if (error.status === 401) {
+        // RFC 6750 3.1: no error attribute when the request carried no token.
+        const challenge =
+          error.code === 'invalid_token'
+            ? `Bearer realm="${REALM}", error="invalid_token", error_description="${quotable(message)}"`
+            : `Bearer realm="${REALM}"`;
+        ctx.set('WWW-Authenticate', challenge);
+      }
+      if (wantsHtml(ctx)) {
+        ctx.type = 'html';
+        ctx.body = loginErrorPage(TITLES[error.status] ?? 'Error', message);
+      } else {
+        ctx.body = { error: error.code, error_description: message };
+      }
+    }
+  };
+}
+

@@ -1,0 +1,19 @@
+import type { Middleware } from 'koa';
+import type { Logger } from '../logger.ts';
+
+/** One line per request: method, path (never the query: it carries codes and state), status, duration. */
+export function requestLog(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      logger.info({
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      });
+    }
+  };
+}

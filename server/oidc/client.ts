@@ -1,0 +1,159 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { AuthorizationCode } from 'simple-oauth2';
+import { z } from 'zod';
+import { SsoError } from '../errors.ts';
+import { IDP_REQUEST_TIMEOUT_MS } from '../http.ts';
+import type { Discovery, DiscoveryDocument } from './discovery.ts';
+
+/** The one-time values of a sign-in in progress, kept in the session between /login and /callback. */
+export interface PendingLogin {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  returnTo?: string | undefined;
+  startedAt: number;
+}
+
+export interface OidcClient {
+  /** Starts a sign-in: the authorization URL and the one-time values to keep until the callback. */
+  startLogin(returnTo: string | undefined): Promise<{ authorizationUrl: string; pending: PendingLogin }>;
+  /** Exchanges the authorization code (with the PKCE verifier) for the token response's id_token. */
+  exchangeCode(code: string, pending: PendingLogin): Promise<string>;
+}
+
+export interface OidcClientOptions {
+  discovery: Discovery;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  scopes: readonly string[];
+  now?: () => number;
+}
+
+/** RFC 7636 4.1: 32 random octets, base64url-encoded (43 characters). */
+function randomToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** RFC 7636 4.2: S256 code challenge. */
+export function codeChallengeFor(codeVerifier: string): string {
+  return createHash('sha256').update(codeVerifier).digest('base64url');
+}
+
+const tokenResponseSchema = z.object({
+  id_token: z.string({ error: 'has no id_token (is "openid" among the scopes?)' }),
+  token_type: z.string().refine((type) => type.toLowerCase() === 'bearer', { error: 'token_type is not Bearer' }),
+});
+
+const oauthErrorSchema = z.object({ error: z.string(), error_description: z.string().optional() });
+
+/** Client authentication at the token endpoint, from what the provider supports (Discovery 3). */
+function authorizationMethod(document: DiscoveryDocument): 'header' | 'body' {
+  const supported = document.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
+  return supported.includes('client_secret_basic') || !supported.includes('client_secret_post') ? 'header' : 'body';
+}
+
+function splitUrl(url: string): { host: string; path: string } {
+  const parsed = new URL(url);
+  return { host: parsed.origin, path: parsed.pathname + parsed.search };
+}
+
+interface WreckError {
+  isBoom?: boolean;
+  output?: { statusCode?: number };
+  data?: { isResponseError?: boolean; payload?: unknown };
+}
+
+/** simple-oauth2 (Wreck/Boom) failures, translated into ours. */
+function translateExchangeError(error: unknown): SsoError {
+  const failure = error as WreckError;
+  if (failure?.data?.isResponseError) {
+    const status = failure.output?.statusCode ?? 0;
+    const payload = failure.data.payload instanceof Buffer ? failure.data.payload.toString('utf8') : failure.data.payload;
+    let body: unknown = payload;
+    if (typeof payload === 'string') {
+      try {
+        body = JSON.parse(payload);
+      } catch {
+        body = undefined;
+      }
+    }
+    const reply = oauthErrorSchema.safeParse(body);
+    if (status < 500 && reply.success) {
+      const description = reply.data.error_description ? `: ${reply.data.error_description}` : '';
+      return new SsoError('code_exchange_refused', `The identity provider refused the sign-in (${reply.data.error}${description})`, { cause: error });
+    }
+    return new SsoError('idp_unavailable', `The identity provider's token endpoint answered HTTP ${status}`, { cause: error, status: 502 });
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return new SsoError('idp_unavailable', `The identity provider's token endpoint could not be reached (${reason})`, { cause: error });
+}
+
+/**
+ * The authorization-code flow with state, nonce and PKCE (RFC 6749 4.1, RFC 7636, RFC 9700 2.1.1),
+ * on a simple-oauth2 client rebuilt whenever discovery hands back a new document.
+ */
+export function createOidcClient(options: OidcClientOptions): OidcClient {
+  const { discovery, clientId, clientSecret, redirectUri, scopes, now = Date.now } = options;
+  let built: { document: DiscoveryDocument; client: AuthorizationCode } | undefined;
+
+  async function client(): Promise<AuthorizationCode> {
+    const document = await discovery.get();
+    if (built?.document !== document) {
+      const token = splitUrl(document.token_endpoint);
+      const authorize = splitUrl(document.authorization_endpoint);
+      built = {
+        document,
+        client: new AuthorizationCode({
+          client: { id: clientId, secret: clientSecret },
+          auth: { tokenHost: token.host, tokenPath: token.path, authorizeHost: authorize.host, authorizePath: authorize.path },
+          options: { authorizationMethod: authorizationMethod(document), bodyFormat: 'form' },
+          http: { timeout: IDP_REQUEST_TIMEOUT_MS, redirects: 0, maxBytes: 1024 * 1024 },
+        }),
+      };
+    }
+    return built.client;
+  }
+
+  return {
+    async startLogin(returnTo) {
+      const pending: PendingLogin = {
+        state: randomToken(),
+        nonce: randomToken(),
+        codeVerifier: randomToken(),
+        returnTo,
+        startedAt: now(),
+      };
+      const authorizationUrl = (await client()).authorizeURL({
+        redirect_uri: redirectUri,
+        scope: scopes.join(' '),
+        state: pending.state,
+        nonce: pending.nonce,
+        code_challenge: codeChallengeFor(pending.codeVerifier),
+        code_challenge_method: 'S256',
+        // simple-oauth2 passes every parameter through; its types only list the OAuth ones.
+      } as Parameters<AuthorizationCode['authorizeURL']>[0]);
+      return { authorizationUrl, pending };
+    },
+
+    async exchangeCode(code, pending) {
+      const authorizationCode = await client();
+      let response: unknown;
+      try {
+        const accessToken = await authorizationCode.getToken({
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: pending.codeVerifier,
+        } as Parameters<AuthorizationCode['getToken']>[0]);
+        response = accessToken.token;
+      } catch (error) {
+        throw translateExchangeError(error);
+      }
+      const parsed = tokenResponseSchema.safeParse(response);
+      if (!parsed.success) {
+        throw new SsoError('idp_unavailable', `The identity provider's token response ${parsed.error.issues[0]?.message ?? 'is invalid'}`, { status: 502 });
+      }
+      return parsed.data.id_token;
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { SsoError } from '../errors.ts';
+import { describeHttpFailure, idpHttp } from '../http.ts';
+
+const endpoint = z.url({ protocol: /^https?$/ });
+
+/** The parts of the OpenID Provider Metadata (OpenID Connect Discovery 3) this server uses. */
+const discoverySchema = z.object({
+  issuer: endpoint,
+  authorization_endpoint: endpoint,
+  token_endpoint: endpoint,
+  jwks_uri: endpoint,
+  end_session_endpoint: endpoint.optional(),
+  id_token_signing_alg_values_supported: z.array(z.string()).optional(),
+  token_endpoint_auth_methods_supported: z.array(z.string()).optional(),
+  code_challenge_methods_supported: z.array(z.string()).optional(),
+  authorization_response_iss_parameter_supported: z.boolean().optional(),
+});
+
+export type DiscoveryDocument = Readonly<z.infer<typeof discoverySchema>>;
+
+export interface Discovery {
+  /** The provider's metadata, fetched once and cached; refetched after the TTL. */
+  get(): Promise<DiscoveryDocument>;
+  /** The cached metadata when there is one, without a request. */
+  cached(): DiscoveryDocument | undefined;
+}
+
+export interface DiscoveryOptions {
+  url: URL;
+  /** When set, the document's issuer must equal it (OpenID Connect Discovery 4.3). */
+  expectedIssuer?: string | undefined;
+  ttlMs?: number;
+  /** After a failed refresh, how long a stale document keeps being served before the next attempt. */
+  retryAfterMs?: number;
+  now?: () => number;
+  onRequest?: (url: URL) => void;
+}
+
+/** Trailing slashes aside, the issuer must be the same URL (Discovery 4.3). */
+function sameIssuer(discovered: string, expected: string): boolean {
+  return discovered.replace(/\/+$/, '') === expected.replace(/\/+$/, '');
+}
+
+/**
+ * Fetches and caches the provider's discovery document: one request in flight at a time,
+ * a stale document is kept while a refresh fails, so a short IdP outage does not break sign-in.
+ */
+export function createDiscovery(options: DiscoveryOptions): Discovery {
+  const { url, expectedIssuer, ttlMs = 60 * 60_000, retryAfterMs = 30_000, now = Date.now } = options;
+  let document: DiscoveryDocument | undefined;
+  let freshUntil = 0;
+  let inFlight: Promise<DiscoveryDocument> | undefined;
+
+  async function fetchDocument(): Promise<DiscoveryDocument> {
+    options.onRequest?.(url);
+    let body: unknown;
+    try {
+      body = await idpHttp.get(url, { responseType: 'json' }).json();
+    } catch (error) {
+      throw new SsoError('idp_unavailable', `The identity provider's discovery document at ${url} could not be fetched (${describeHttpFailure(error)})`, { cause: error });
+    }
+    const parsed = discoverySchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new SsoError('idp_unavailable', `The identity provider's discovery document at ${url} is invalid: ${issue?.path.join('.') || 'document'} ${issue?.message ?? ''}`.trim(), { cause: parsed.error });
+    }
+    if (expectedIssuer && !sameIssuer(parsed.data.issuer, expectedIssuer)) {
+      throw new SsoError('idp_unavailable', `The discovery document's issuer "${parsed.data.issuer}" does not match OIDC_ISSUER "${expectedIssuer}"`);
+    }
+    return Object.freeze(parsed.data);
+  }
+
+  async function refresh(): Promise<DiscoveryDocument> {
+    try {
+      document = await fetchDocument();
+      freshUntil = now() + ttlMs;
+      return document;
+    } catch (error) {
+      if (!document) throw error;
+      freshUntil = now() + retryAfterMs;
+      return document;
+    } finally {
+      inFlight = undefined;
+    }
+  }
+
+  return {
+    get() {
+      if (document && now() < freshUntil) return Promise.resolve(document);
+      inFlight ??= refresh();
+      return inFlight;
+    },
+    cached: () => document,
+  };
+}

@@ -1,0 +1,169 @@
+import jwt from 'jsonwebtoken';
+import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
+import type { IdTokenClaims } from '../../shared/claims.ts';
+import { SsoError } from '../errors.ts';
+import type { Discovery } from './discovery.ts';
+import type { KeyStore, VerificationKey } from './keys.ts';
+
+/** Asymmetric algorithms jsonwebtoken verifies with a JWKS public key. Never `none`, never HMAC. */
+export const SUPPORTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
+type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+/** Tokens longer than this are refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 8192;
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+const headerSchema = z.object({ alg: z.string(), kid: z.string().optional() });
+
+/** OpenID Connect Core 2: the claims an id_token must carry, with their types. */
+const claimsSchema = z
+  .object({
+    iss: z.string(),
+    sub: z.string().min(1).max(255),
+    aud: z.union([z.string(), z.array(z.string()).min(1)]),
+    exp: z.number(),
+    iat: z.number(),
+    nbf: z.number().optional(),
+    azp: z.string().optional(),
+    nonce: z.string().optional(),
+    email: z.string().optional(),
+    email_verified: z.boolean().optional(),
+    name: z.string().optional(),
+  })
+  .passthrough();
+
+export interface VerifyOptions {
+  /** The nonce sent in the authentication request; required at the callback, absent on API requests. */
+  nonce?: string;
+}
+
+export interface TokenVerifier {
+  /**
+   * Verifies an id_token issued to this client and returns its claims.
+   * @throws SsoError `invalid_token` for a bad token, `idp_unavailable` when the keys cannot be had.
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
+   */
+  verify(token: string, options?: VerifyOptions): Promise<IdTokenClaims>;
+}
+
+export interface VerifierOptions {
+  discovery: Discovery;
+  keyStore: KeyStore;
+  clientId: string;
+  clockToleranceSec?: number;
+  now?: () => number;
+  /** How many verified tokens to remember (LRU). 0 disables the cache. */
+  cacheSize?: number;
+}
+
+interface VerifiedToken {
+  claims: IdTokenClaims;
+  key: VerificationKey;
+}
+
+function invalid(message: string, cause?: unknown): SsoError {
+  return new SsoError('invalid_token', message, { cause });
+}
+
+function describeJwtError(error: unknown): string {
+  if (error instanceof jwt.TokenExpiredError) return 'The token has expired';
+  if (error instanceof jwt.NotBeforeError) return 'The token is not valid yet (nbf)';
+  if (error instanceof jwt.JsonWebTokenError) {
+    if (error.message === 'invalid signature') return 'The token signature is invalid';
+    if (error.message.startsWith('jwt audience invalid')) return 'The token was issued to another client (aud)';
+    if (error.message.startsWith('jwt issuer invalid')) return 'The token was issued by another issuer (iss)';
+    if (error.message.startsWith('jwt nonce invalid')) return 'The token nonce does not match the sign-in request';
+    return `The token is invalid (${error.message})`;
+  }
+  return 'The token is invalid';
+}
+
+/**
+ * Builds the id_token verifier: keys from the JWKS, algorithms from an allowlist intersected with
+ * what the provider advertises (never from the token header), claims per OpenID Connect Core 3.1.3.7.
+ * Verified tokens are remembered until their exp, and forgotten as soon as their key leaves the JWKS.
+ */
+export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
+  const { discovery, keyStore, clientId, clockToleranceSec = 30, now = Date.now, cacheSize = 10_000 } = options;
+  const verified = cacheSize > 0 ? new LRUCache<string, VerifiedToken>({ max: cacheSize }) : undefined;
+
+  function allowedAlgorithms(advertised: readonly string[] | undefined): Algorithm[] {
+    // OpenID Connect Discovery 3: RS256 when the provider does not say.
+    const offered = advertised ?? ['RS256'];
+    const allowed = SUPPORTED_ALGORITHMS.filter((alg) => offered.includes(alg));
+    if (allowed.length === 0) {
+      throw new SsoError('idp_unavailable', `The identity provider signs id_tokens with ${offered.join(', ')}; this server accepts ${SUPPORTED_ALGORITHMS.join(', ')}`);
+    }
+    return allowed;
+  }
+
+  /** exp and nbf against the clock, with the same tolerance as the full verification. */
+  function isWithinLifetime(claims: IdTokenClaims, nowSec: number): boolean {
+    return claims.exp > nowSec - clockToleranceSec && (claims.nbf === undefined || claims.nbf <= nowSec + clockToleranceSec);
+  }
+
+  async function verifyFully(token: string, verifyOptions: VerifyOptions): Promise<VerifiedToken> {
+    const decoded = jwt.decode(token, { complete: true });
+    const header = headerSchema.safeParse(decoded?.header);
+    if (!decoded || !header.success) throw invalid('The token is not a signed JWT');
+
+    const document = await discovery.get();
+    const algorithms = allowedAlgorithms(document.id_token_signing_alg_values_supported);
+    if (!(algorithms as string[]).includes(header.data.alg)) {
+      throw invalid(`The token's algorithm ${JSON.stringify(header.data.alg)} is not accepted (allowed: ${algorithms.join(', ')})`);
+    }
+    const key = await keyStore.get(header.data.kid);
+
+    let payload: unknown;
+    try {
+      payload = jwt.verify(token, key.keyObject, {
+        algorithms,
+        issuer: document.issuer,
+        audience: clientId,
+        clockTolerance: clockToleranceSec,
+        clockTimestamp: Math.floor(now() / 1000),
+        ...(verifyOptions.nonce === undefined ? {} : { nonce: verifyOptions.nonce }),
+      });
+    } catch (error) {
+      throw invalid(describeJwtError(error), error);
+    }
+
+    const parsed = claimsSchema.safeParse(payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw invalid(`The token's ${issue?.path.join('.') || 'claims'} claim is missing or malformed`);
+    }
+    const claims = parsed.data as IdTokenClaims;
+    if (verifyOptions.nonce !== undefined && claims.nonce !== verifyOptions.nonce) {
+      throw invalid('The token nonce does not match the sign-in request');
+    }
+    // Core 3.1.3.7 points 4 and 5: several audiences need an azp, and an azp must be us.
+    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (audiences.length > 1 && claims.azp === undefined) throw invalid('The token has several audiences but no azp claim');
+    if (claims.azp !== undefined && claims.azp !== clientId) throw invalid('The token was issued to another client (azp)');
+    return { claims, key };
+  }
+
+  return {
+    async verify(token, verifyOptions = {}) {
+      if (token.length > MAX_TOKEN_LENGTH) throw invalid('The token is too large');
+      if (!JWS_COMPACT.test(token)) throw invalid('The token is not a signed JWT');
+
+      const nowSec = Math.floor(now() / 1000);
+      // A nonce check is a one-time sign-in step: always verified in full.
+      if (verifyOptions.nonce === undefined && verified) {
+        const hit = verified.get(token);
+        if (hit) {
+          if (isWithinLifetime(hit.claims, nowSec) && keyStore.isCurrent(hit.key)) return hit.claims;
+          verified.delete(token);
+        }
+      }
+
+      const result = await verifyFully(token, verifyOptions);
+      const ttlMs = (result.claims.exp - nowSec) * 1000;
+      if (verified && ttlMs > 0) verified.set(token, result, { ttl: ttlMs });
+      return result.claims;
+    },
+  };
+}

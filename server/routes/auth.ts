@@ -1,0 +1,137 @@
+import { timingSafeEqual } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { ROUTES } from '../../shared/constants.ts';
+import { SsoError } from '../errors.ts';
+import type { OidcClient, PendingLogin } from '../oidc/client.ts';
+import type { Discovery } from '../oidc/discovery.ts';
+import type { TokenVerifier } from '../oidc/verify.ts';
+import { loginSuccessPage, logoutPage } from '../pages.ts';
+import { parseReturnTo } from './return-to.ts';
+
+/** How long a sign-in may take between /login and /callback. */
+const LOGIN_TIMEOUT_MS = 15 * 60_000;
+/** Browsers drop cookies over 4096 bytes; the session cookie carries the id_token base64-encoded. */
+const MAX_ID_TOKEN_LENGTH = 2800;
+const MAX_PARAM_LENGTH = 4096;
+
+export interface AuthRoutesOptions {
+  oidc: OidcClient;
+  discovery: Discovery;
+  verifier: TokenVerifier;
+  clientId: string;
+  publicUrl: URL;
+  now?: () => number;
+}
+
+/** One string query parameter; repeated or oversized parameters are refused. */
+function queryParam(ctx: Context, name: string): string | undefined {
+  const value = ctx.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length > MAX_PARAM_LENGTH) {
+    throw new SsoError('invalid_request', `The ${name} parameter must appear once`);
+  }
+  return value;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** The sign-in this browser started, checked against the callback (RFC 6749 10.12, RFC 9700 4.7). */
+function checkState(pending: PendingLogin | undefined, state: string | undefined, now: number): PendingLogin {
+  if (!pending) {
+    throw new SsoError('login_state_mismatch', 'This sign-in was not started in this browser, or it was already completed. Please start again.');
+  }
+  if (!state || !sameSecret(state, pending.state)) {
+    throw new SsoError('login_state_mismatch', 'This sign-in reply does not match the sign-in this browser started (state mismatch). Please start again.');
+  }
+  if (now - pending.startedAt > LOGIN_TIMEOUT_MS) {
+    throw new SsoError('login_state_mismatch', 'The sign-in took too long. Please start again.');
+  }
+  return pending;
+}
+
+/** GET /login, /callback and /logout: the authorization-code flow and RP-initiated logout. */
+export function authRoutes(options: AuthRoutesOptions): Router {
+  const { oidc, discovery, verifier, clientId, publicUrl, now = Date.now } = options;
+  const router = new Router();
+  const noStore = async (ctx: Context, next: () => Promise<unknown>) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    await next();
+  };
+
+  router.get(ROUTES.login, noStore, async (ctx) => {
+    const returnTo = parseReturnTo(ctx.query.return_to, publicUrl.origin);
+    const { authorizationUrl, pending } = await oidc.startLogin(returnTo);
+    if (ctx.session) ctx.session.login = pending;
+    ctx.redirect(authorizationUrl);
+  });
+
+  router.get(ROUTES.callback, noStore, async (ctx) => {
+    // The one-time values are used up by this request, whatever its outcome.
+    const pending = ctx.session?.login;
+    if (ctx.session) delete ctx.session.login;
+
+    const idpError = queryParam(ctx, 'error');
+    if (idpError !== undefined) {
+      const description = queryParam(ctx, 'error_description');
+      throw new SsoError('idp_error_reply', `The identity provider did not sign you in: ${idpError}${description ? ` (${description})` : ''}`);
+    }
+    const login = checkState(pending, queryParam(ctx, 'state'), now());
+
+    // RFC 9207: the iss parameter, where the provider sends it, names the provider we asked (mix-up defence).
+    const document = await discovery.get();
+    const iss = queryParam(ctx, 'iss');
+    if ((iss !== undefined || document.authorization_response_iss_parameter_supported) && iss !== document.issuer) {
+      throw new SsoError('login_state_mismatch', 'The sign-in reply comes from another identity provider (iss mismatch)');
+    }
+    const code = queryParam(ctx, 'code');
+    if (!code) throw new SsoError('invalid_request', 'The sign-in reply has no authorization code');
+
+    const idToken = await oidc.exchangeCode(code, login);
+    if (idToken.length > MAX_ID_TOKEN_LENGTH) {
+      throw new SsoError('invalid_id_token', `The identity provider's id_token (${idToken.length} bytes) is too large for a session cookie: request fewer claims (OIDC_SCOPES)`);
+    }
+    let claims;
+    try {
+      claims = await verifier.verify(idToken, { nonce: login.nonce });
+    } catch (error) {
+      if (error instanceof SsoError && error.code === 'invalid_token') {
+        throw new SsoError('invalid_id_token', `The identity provider's id_token was rejected: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+
+    ctx.session = { idToken };
+    if (login.returnTo) {
+      ctx.status = 303;
+      ctx.redirect(login.returnTo);
+      return;
+    }
+    ctx.type = 'html';
+    ctx.body = loginSuccessPage(claims.email ?? claims.name ?? claims.sub);
+  });
+
+  router.get(ROUTES.logout, noStore, async (ctx) => {
+    const idToken = ctx.session?.idToken;
+    ctx.session = null;
+    const document = idToken ? await discovery.get().catch(() => undefined) : undefined;
+    if (idToken && document?.end_session_endpoint) {
+      // OpenID Connect RP-Initiated Logout 1.0, section 2; the IdP sends the browser back here.
+      const endSession = new URL(document.end_session_endpoint);
+      endSession.searchParams.set('id_token_hint', idToken);
+      endSession.searchParams.set('client_id', clientId);
+      endSession.searchParams.set('post_logout_redirect_uri', new URL(ROUTES.logout, publicUrl).href);
+      ctx.redirect(endSession.href);
+      return;
+    }
+    ctx.type = 'html';
+    ctx.body = logoutPage();
+  });
+
+  return router;
+}

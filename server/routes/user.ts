@@ -1,0 +1,36 @@
+import Router from '@koa/router';
+import { ROUTES } from '../../shared/constants.ts';
+import { SsoError } from '../errors.ts';
+import { verifySession } from '../middleware/authenticate.ts';
+import type { TokenVerifier } from '../oidc/verify.ts';
+
+/** GET /user/token: the session's id_token, to its owner only (session cookie, never a Bearer header). */
+export function tokenRoute(verifier: TokenVerifier): Router {
+  const router = new Router();
+  router.get(ROUTES.userToken, async (ctx) => {
+    const session = await verifySession(ctx, verifier);
+    if (!session) throw new SsoError('unauthenticated', 'No session: sign in at /login first');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'text/plain';
+    ctx.body = session.idToken;
+  });
+  return router;
+}
+
+/** The routes that need a verified user (authenticate() runs before them). */
+export function userRoutes(): Router {
+  const router = new Router();
+  router.get(ROUTES.userId, (ctx) => {
+    const email = ctx.state.user?.claims.email;
+    if (typeof email !== 'string' || !email) {
+      throw new SsoError('not_found', 'The token has no email claim (is "email" among OIDC_SCOPES?)');
+    }
+    ctx.type = 'text/plain';
+    ctx.body = email;
+  });
+  router.get(ROUTES.userMe, (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = ctx.state.user?.claims;
+  });
+  return router;
+}

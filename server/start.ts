@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ROUTES } from '../shared/constants.ts';
+import { createApp } from './app.ts';
+import { loadConfig, type OidcConfig } from './config.ts';
+import { createDevIdp, type DevIdp } from './dev-idp/provider.ts';
+import { devStatePath, loadDevState } from './dev-idp/state.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+export const DEV_CLIENT_ID = 'koa-oidc-sso-dev';
+
+export interface RunningServer {
+  /** The server's public URL (PUBLIC_URL, or http://localhost:<port>). */
+  url: string;
+  /** Whether the embedded development IdP signs users in. */
+  devIdp: boolean;
+  /** Stops accepting connections and waits (at most a few seconds) for requests in flight. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env: Record<string, string | undefined>;
+  logger?: Logger;
+  onIdpRequest?: (kind: 'discovery' | 'jwks', url: string) => void;
+}
+
+const SHUTDOWN_GRACE_MS = 5000;
+
+/**
+ * Parses the configuration, listens, and serves the application: with no IdP configured,
+ * the development IdP is mounted at /idp. PORT=0 picks a free port.
+ * @throws ConfigError for a bad configuration (before anything listens).
+ */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const config = loadConfig(options.env);
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const server = createServer({ requireHostHeader: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const publicUrl = config.publicUrl ?? new URL(`http://localhost:${port}`);
+
+  let identityProvider: OidcConfig | undefined = config.oidc;
+  let sessionKeys = config.sessionKeys;
+  let devIdp: DevIdp | undefined;
+  if (!identityProvider) {
+    const state = sessionKeys ? undefined : loadDevState();
+    if (!sessionKeys) {
+      logger.warn(`SESSION_KEYS is not set: using a development session key kept in ${devStatePath()}`);
+      sessionKeys = [state!.sessionKey];
+    }
+    const issuer = new URL(ROUTES.devIdp, publicUrl).href;
+    const clientSecret = state?.clientSecret ?? randomBytes(24).toString('base64url');
+    devIdp = createDevIdp({
+      issuer,
+      clients: [
+        {
+          clientId: DEV_CLIENT_ID,
+          clientSecret,
+          redirectUris: [new URL(ROUTES.callback, publicUrl).href],
+          postLogoutRedirectUris: [new URL(ROUTES.logout, publicUrl).href],
+        },
+      ],
+      ...(state ? { signingKeys: [state.signingKey] } : {}),
+      trustProxy: config.trustProxy,
+    });
+    identityProvider = {
+      discoveryUrl: new URL(`${issuer}/.well-known/openid-configuration`),
+      expectedIssuer: issuer,
+      clientId: DEV_CLIENT_ID,
+      clientSecret,
+    };
+    logger.warn(`DEVELOPMENT IdP: no OIDC_ISSUER set, so ${issuer} signs in anybody with any email. Never use it in production.`);
+  }
+
+  const app = createApp({
+    config,
+    publicUrl,
+    logger,
+    identityProvider,
+    sessionKeys: sessionKeys!,
+    ...(devIdp ? { devIdp } : {}),
+    ...(options.onIdpRequest ? { onIdpRequest: options.onIdpRequest } : {}),
+  });
+  server.on('request', app.callback());
+  logger.info(`listening on ${config.host}:${port}; sign in at ${new URL(ROUTES.login, publicUrl).href}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: publicUrl.origin,
+    devIdp: devIdp !== undefined,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
