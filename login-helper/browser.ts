@@ -1,0 +1,171 @@
+import puppeteer, { type Browser, type Page } from 'puppeteer';
+import { TEST_IDS, testIdSelector } from '../shared/constants.ts';
+import type { BrowserCookie } from './cookies.ts';
+import { LoginError } from './errors.ts';
+
+/** One sign-in in the browser: open the server's /login and wait for its verdict. */
+export interface SignInRequest {
+  loginUrl: string;
+  executablePath: string;
+  profileDir: string;
+  headless: boolean;
+  timeoutMs: number;
+  /**
+   * Silent refresh: give up with LOGIN_REQUIRED as soon as the page settles
+   * without a marker (the IdP wants the user), instead of waiting for the timeout.
+   */
+  silent: boolean;
+}
+
+/** What the browser hands back after the success marker appeared. */
+export interface SignInResult {
+  cookies: BrowserCookie[];
+  /** Text of the success marker (the server puts the email there). */
+  markerText: string;
+}
+
+/** The browser as the CLI uses it; a fake in unit tests. */
+export interface BrowserLauncher {
+  signIn(request: SignInRequest): Promise<SignInResult>;
+  /** Cookies stored in a profile, read without opening any page (for logout --all). */
+  readCookies(request: { executablePath: string; profileDir: string }): Promise<BrowserCookie[]>;
+}
+
+const MARKERS = `${testIdSelector(TEST_IDS.loginSuccess)}, ${testIdSelector(TEST_IDS.loginError)}`;
+/** How long the network must stay quiet before a silent sign-in counts as stuck on the IdP's form. */
+const SETTLED_MS = 1500;
+
+/**
+ * Chromium's command line. Machines may have no internet, so everything that
+ * phones home is off; the small app-mode window has no tabs or address bar.
+ * Chromium refuses to run as root without --no-sandbox (containers, CI).
+ */
+export function chromiumArgs(options: { appUrl?: string; isRoot: boolean }): string[] {
+  return [
+    ...(options.appUrl ? [`--app=${options.appUrl}`] : []),
+    '--window-size=520,720',
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-default-apps',
+    '--disable-domain-reliability',
+    '--disable-quic',
+    '--no-pings',
+    ...(options.isRoot ? ['--no-sandbox'] : []),
+  ];
+}
+
+async function launch(executablePath: string, profileDir: string, headless: boolean, appUrl?: string): Promise<Browser> {
+  try {
+    return await puppeteer.launch({
+      executablePath,
+      userDataDir: profileDir,
+      headless,
+      pipe: true, // no DevTools port that other local users could connect to and read cookies from
+      defaultViewport: null,
+      args: chromiumArgs({ appUrl, isRoot: process.getuid?.() === 0 }),
+      // --enable-automation shows an infobar and makes some IdPs refuse the sign-in;
+      // about:blank would open a second window next to the app window.
+      ignoreDefaultArgs: ['--enable-automation', 'about:blank'],
+    });
+  } catch (error) {
+    throw new LoginError('BROWSER_FAILED', `The browser ${executablePath} did not start: ${launchFailureReason(error, headless)}`, { cause: error });
+  }
+}
+
+function launchFailureReason(error: unknown, headless: boolean): string {
+  const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((line) => line.trim());
+  const telling = lines.find((line) => /in use by another|Missing X server|cannot open display/i.test(line));
+  const hint = !headless && /X server|display/i.test(telling ?? '') ? ' (no display: try --headless)' : '';
+  return `${telling ?? lines[0] ?? 'unknown error'}${hint}`;
+}
+
+async function firstPage(browser: Browser): Promise<Page> {
+  const [page] = await browser.pages();
+  if (page) return page;
+  const target = await browser.waitForTarget((candidate) => candidate.type() === 'page');
+  const targetPage = await target.page();
+  if (!targetPage) throw new LoginError('BROWSER_FAILED', 'The browser opened no page');
+  return targetPage;
+}
+
+/**
+ * Waits for the success or error marker, whichever comes first, across all
+ * the redirects through the IdP. A closed window is reported at once (page
+ * 'close' in headless mode, where Chromium outlives its last page; browser
+ * 'disconnected' in a window, where closing it quits Chromium).
+ */
+async function waitForMarker(browser: Browser, page: Page, request: SignInRequest): Promise<string> {
+  const abort = new AbortController();
+  const { signal } = abort;
+  let onClosed = () => {};
+  let timer: NodeJS.Timeout | undefined;
+  const closed = new Promise<never>((_, reject) => {
+    onClosed = () => reject(new LoginError('WINDOW_CLOSED', 'The sign-in window was closed before the sign-in finished'));
+    page.once('close', onClosed);
+    browser.once('disconnected', onClosed);
+  });
+  const timedOut = new Promise<never>((_, reject) => {
+    const seconds = Math.round(request.timeoutMs / 1000);
+    timer = setTimeout(() => reject(new LoginError('TIMEOUT', `Sign-in did not finish within ${seconds} s (see --timeout)`)), request.timeoutMs);
+  });
+  const marker = page.waitForSelector(MARKERS, { timeout: 0, signal }).then(async (element) => {
+    if (!element) throw new LoginError('BROWSER_FAILED', 'The marker vanished from the page');
+    const [testId, text] = await element.evaluate((node) => [node.getAttribute('data-testid'), node.textContent ?? '']);
+    const message = text.replace(/\s+/g, ' ').trim();
+    if (testId === TEST_IDS.loginError) throw new LoginError('LOGIN_FAILED', `The server could not sign you in: "${message}"`);
+    return message;
+  });
+  const contenders: Promise<string>[] = [marker, closed, timedOut];
+  if (request.silent) contenders.push(settledWithoutMarker(page, signal));
+  try {
+    return await Promise.race(contenders);
+  } catch (error) {
+    if (error instanceof LoginError) throw error;
+    if (page.isClosed() || !browser.connected) throw new LoginError('WINDOW_CLOSED', 'The sign-in window was closed before the sign-in finished', { cause: error });
+    throw new LoginError('BROWSER_FAILED', `The browser failed during sign-in: ${String(error)}`, { cause: error });
+  } finally {
+    abort.abort();
+    clearTimeout(timer);
+    page.off('close', onClosed);
+    browser.off('disconnected', onClosed);
+    for (const contender of contenders) contender.catch(() => {}); // the losers reject once aborted
+  }
+}
+
+/** Resolves into LOGIN_REQUIRED once the network stays quiet and no marker is on the page. */
+async function settledWithoutMarker(page: Page, signal: AbortSignal): Promise<never> {
+  for (;;) {
+    await page.waitForNetworkIdle({ idleTime: SETTLED_MS, timeout: 0, signal });
+    if (!(await page.$(MARKERS))) {
+      throw new LoginError('LOGIN_REQUIRED', 'The identity provider wants you to sign in again (a silent sign-in is not possible)');
+    }
+  }
+}
+
+/** The real {@link BrowserLauncher}: Puppeteer driving Chromium with a persistent profile. */
+export function createChromiumLauncher(): BrowserLauncher {
+  return {
+    async signIn(request) {
+      const browser = await launch(request.executablePath, request.profileDir, request.headless, request.loginUrl);
+      try {
+        const markerText = await waitForMarker(browser, await firstPage(browser), request);
+        return { cookies: await browser.cookies(), markerText };
+      } finally {
+        // A graceful close (not a kill) makes Chromium write its cookies to the profile: that is what lets the next sign-in be silent.
+        await browser.close().catch(() => {});
+      }
+    },
+
+    async readCookies(request) {
+      const browser = await launch(request.executablePath, request.profileDir, true, 'about:blank');
+      try {
+        return await browser.cookies();
+      } finally {
+        await browser.close().catch(() => {});
+      }
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_SERVER_URL } from '../shared/constants.ts';
+import { login, logout, token, whoami } from './commands.ts';
+import { ERROR_CODES, LoginError, exitCodeTable } from './errors.ts';
+import { DEFAULT_TIMEOUT_SECONDS, defaultProfileDir, parseTimeout, resolveSettings, type GlobalOptions, type ResolvedSettings } from './settings.ts';
+import type { Effects } from './sign-in.ts';
+
+/** What the CLI needs from the process; main.ts passes the real one. */
+export interface CliHost {
+  env: Record<string, string | undefined>;
+  homeDir: string;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Builds the side effects once the settings are known. */
+  effects(settings: ResolvedSettings, options: GlobalOptions): Effects;
+}
+
+const FILES_HELP = `
+Files:
+  token cache     \${XDG_CONFIG_HOME:-~/.config}/koa-oidc-sso/token-<hash of server URL>.json (mode 0600)
+  browser profile ${defaultProfileDir()} (or --profile)`;
+
+/**
+ * Parses `argv` (as process.argv: node, script, args…), runs the command and
+ * returns the exit code. Expected failures print one line on stderr; --verbose
+ * adds the stack and causes.
+ */
+export async function runCli(argv: readonly string[], host: CliHost): Promise<number> {
+  const program = buildProgram(host);
+  try {
+    await program.parseAsync(argv as string[]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : ERROR_CODES.USAGE.exitCode; // commander printed it
+    const failure = error instanceof LoginError ? error : new LoginError('INTERNAL', `Unexpected error: ${String(error)}`, { cause: error });
+    host.stderr(`koa-oidc-sso: ${failure.message}\n`);
+    if (argv.includes('--verbose')) host.stderr(`${describe(error)}\n`);
+    return failure.exitCode;
+  }
+}
+
+function buildProgram(host: CliHost): Command {
+  const program = new Command('koa-oidc-sso')
+    .description('Sign in to a koa-oidc-sso server through your identity provider, in a small Chromium window, and cache the id_token.')
+    .option('--server <url>', `server URL (default: $SSO_SERVER, else ${DEFAULT_SERVER_URL})`)
+    .option('--headless', 'no window: sign in with the saved browser profile only (works once the IdP remembers this browser)')
+    .addOption(new Option('--timeout <seconds>', 'how long to wait for the sign-in').default(DEFAULT_TIMEOUT_SECONDS).argParser(timeoutArgument))
+    .option('--profile <dir>', 'browser profile folder, kept between runs so the IdP remembers you')
+    .option('--browser <path>', "Chromium or Chrome executable (default: $PUPPETEER_EXECUTABLE_PATH, Puppeteer's Chrome, then an installed one)")
+    .option('--verbose', 'show details (stack, causes) of errors')
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({ writeOut: host.stdout, writeErr: host.stderr })
+    .exitOverride()
+    .addHelpText('after', `${FILES_HELP}\n\n${exitCodeTable()}\n`);
+
+  const run = (action: (effects: Effects, settings: ResolvedSettings, local: Record<string, boolean>) => Promise<void>) =>
+    async (local: Record<string, boolean>, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>();
+      const settings = resolveSettings(options, host.env, host.homeDir);
+      await action(host.effects(settings, options), settings, local);
+    };
+
+  program
+    .command('login', { isDefault: true })
+    .description('open the sign-in window, then print your email (the default command)')
+    .action(run((effects, settings) => login(effects, settings)));
+  program
+    .command('token')
+    .description('print a valid id_token; signs in again (silently if possible) when it expires within 60 s')
+    .action(run((effects, settings) => token(effects, settings)));
+  program
+    .command('whoami')
+    .description('print the email of the cached token (never opens a browser)')
+    .option('--json', 'print the claims from GET /user/me instead')
+    .action(run((effects, settings, local) => whoami(effects, settings, { json: local.json === true })));
+  program
+    .command('logout')
+    .description('delete the cached token')
+    .option('--all', 'also end the server session and delete the browser profile')
+    .action(run((effects, settings, local) => logout(effects, settings, { all: local.all === true })));
+  for (const command of program.commands) {
+    command.configureOutput({ writeOut: host.stdout, writeErr: host.stderr }).exitOverride();
+  }
+  return program;
+}
+
+function timeoutArgument(value: string): number {
+  try {
+    return parseTimeout(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Stack of the error and of each cause, for --verbose. Never util.inspect: got errors hold request headers. */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = error; current !== undefined && parts.length < 5; current = (current as { cause?: unknown }).cause) {
+    parts.push(current instanceof Error ? (current.stack ?? current.message) : String(current));
+    if (!(current instanceof Error)) break;
+  }
+  return parts.join('\nCaused by: ');
+}

@@ -1,0 +1,124 @@
+import type { ServerApi } from './api.ts';
+import type { BrowserLauncher } from './browser.ts';
+import type { Clock } from './clock.ts';
+import { toCookieJar } from './cookies.ts';
+import { isLoginError } from './errors.ts';
+import { withLock } from './lock.ts';
+import type { Output } from './output.ts';
+import { ROUTES } from '../shared/constants.ts';
+import { routeUrl } from './server-url.ts';
+import { isFresh, type CachedToken, type TokenStore } from './token-cache.ts';
+
+/** The side effects a command needs; real ones in main.ts, fakes in unit tests. */
+export interface Effects {
+  launcher: BrowserLauncher;
+  api: ServerApi;
+  store: TokenStore;
+  clock: Clock;
+  output: Output;
+  /** Resolves the browser executable (throws NO_BROWSER). */
+  findBrowser(): string;
+}
+
+/** What the command line decided, already validated. */
+export interface Settings {
+  serverUrl: string;
+  headless: boolean;
+  timeoutMs: number;
+  profileDir: string;
+  /** Lock file that keeps two runs from driving the same profile. */
+  lockFile: string;
+}
+
+/** A finished sign-in. */
+export interface SignedIn {
+  email: string;
+  token: CachedToken;
+}
+
+/**
+ * `login`: opens the server's /login in Chromium (a window, or headless with
+ * --headless), then trades the browser's session cookie for the id_token and
+ * the token for the email, and caches the token.
+ */
+export async function signIn(effects: Effects, settings: Settings): Promise<SignedIn> {
+  const deadline = effects.clock.now() + settings.timeoutMs;
+  const executablePath = await prepare(effects);
+  return locked(effects, settings, deadline, () => attempt(effects, settings, { executablePath, deadline, headless: settings.headless, silent: false }));
+}
+
+/**
+ * `token`: the cached token while it stays valid for another minute; else a
+ * silent headless sign-in with the saved profile, and a window only when the
+ * IdP needs the user again (never with --headless).
+ */
+export async function currentToken(effects: Effects, settings: Settings): Promise<CachedToken> {
+  const cached = await effects.store.read(settings.serverUrl);
+  if (cached && isFresh(cached, effects.clock)) return cached;
+  const deadline = effects.clock.now() + settings.timeoutMs;
+  const executablePath = await prepare(effects);
+  return locked(effects, settings, deadline, async () => {
+    const refreshed = await effects.store.read(settings.serverUrl); // a parallel run may have signed in while we waited
+    if (refreshed && isFresh(refreshed, effects.clock)) return refreshed;
+    try {
+      return (await attempt(effects, settings, { executablePath, deadline, headless: true, silent: true })).token;
+    } catch (error) {
+      if (!isLoginError(error, 'LOGIN_REQUIRED') || settings.headless) throw error;
+      effects.output.info('The identity provider needs you to sign in again: opening a browser window.');
+      return (await attempt(effects, settings, { executablePath, deadline, headless: false, silent: false })).token;
+    }
+  });
+}
+
+/** Runs `task` holding the profile's lock; waiting for it counts against the same deadline. */
+export function locked<T>(effects: Effects, settings: Settings, deadline: number, task: () => Promise<T>): Promise<T> {
+  return withLock(settings.lockFile, { deadline, clock: effects.clock, what: `the browser profile ${settings.profileDir}` }, task);
+}
+
+/** Fails fast, before any window opens, when the server is down or no browser is installed. */
+async function prepare(effects: Effects): Promise<string> {
+  await effects.api.checkReachable();
+  return effects.findBrowser();
+}
+
+interface Attempt {
+  executablePath: string;
+  deadline: number;
+  headless: boolean;
+  silent: boolean;
+}
+
+async function attempt(effects: Effects, settings: Settings, options: Attempt): Promise<SignedIn> {
+  const { clock, output } = effects;
+  const instruction = options.headless
+    ? 'Signing in with the saved browser profile (no window)'
+    : 'Sign in to your identity provider in the browser window';
+  const label = () => `${instruction}, ${formatSeconds(options.deadline - clock.now())} left`;
+  const progress = output.progress(label());
+  const ticker = setInterval(() => progress.update(label()), 1000);
+  try {
+    const { cookies } = await effects.launcher.signIn({
+      loginUrl: routeUrl(settings.serverUrl, ROUTES.login),
+      executablePath: options.executablePath,
+      profileDir: settings.profileDir,
+      headless: options.headless,
+      timeoutMs: Math.max(options.deadline - clock.now(), 1),
+      silent: options.silent,
+    });
+    progress.update('Fetching the token');
+    const idToken = await effects.api.fetchIdToken(await toCookieJar(cookies, settings.serverUrl));
+    const email = await effects.api.fetchEmail(idToken);
+    const token = await effects.store.write(settings.serverUrl, idToken);
+    progress.succeed(`Signed in to ${settings.serverUrl} as ${email}`);
+    return { email, token };
+  } finally {
+    clearInterval(ticker);
+    progress.stop();
+  }
+}
+
+/** 300000 -> "5:00". */
+function formatSeconds(milliseconds: number): string {
+  const seconds = Math.max(0, Math.ceil(milliseconds / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+}
