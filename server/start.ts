@@ -69,6 +69,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ],
       ...(state ? { signingKeys: [state.signingKey] } : {}),
       trustProxy: config.trustProxy,
+      cookieKeys: sessionKeys!,
     });
     identityProvider = {
       discoveryUrl: new URL(`${issuer}/.well-known/openid-configuration`),

@@ -22,6 +22,11 @@ export interface DevIdpOptions {
   /** Private signing keys as JWKs; default: one fresh RSA key. */
   signingKeys?: object[];
   trustProxy?: boolean;
+  /**
+   * Keys that sign the IdP's cookies. koa-mount runs a mounted app with the parent's context,
+   * so the application this IdP is mounted in must use the same keys (app.keys).
+   */
+  cookieKeys: readonly string[];
   /** Lifetime of issued id_tokens, in seconds. */
   idTokenTtlSec?: number;
 }
@@ -43,18 +48,17 @@ const signInSchema = z.object({
   name: z.string().trim().max(100).optional().default(''),
 });
 
-function signInPage(uid: string, action: string, error?: string, email = ''): string {
+function signInPage(action: string, error?: string): string {
   return page(
     'Sign in (development IdP)',
     html`<h1>Sign in</h1>
 <p>Development identity provider: <strong>any email signs in</strong>, no password. Never use it in production.</p>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="${action}">
-<label>Email <input name="email" type="email" autocomplete="email" required autofocus value="${email}"></label>
+<label>Email <input name="email" type="email" autocomplete="email" required autofocus></label>
 <label>Name (optional) <input name="name" type="text" autocomplete="name"></label>
 <button type="submit">Sign in</button>
-</form>
-<!-- interaction ${uid} -->`,
+</form>`,
   );
 }
 
@@ -78,13 +82,20 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
       token_endpoint_auth_method: 'client_secret_basic',
     })),
     jwks: { keys: (options.signingKeys ?? [generateSigningKey()]) as NonNullable<Configuration['jwks']>['keys'] },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    cookies: { keys: [...options.cookieKeys] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     // Put the scopes' claims in the id_token itself: the server reads email from it.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false } },
-    ttl: { IdToken: idTokenTtlSec },
+    ttl: {
+      IdToken: idTokenTtlSec,
+      AccessToken: idTokenTtlSec,
+      AuthorizationCode: 60,
+      Interaction: 15 * 60,
+      Session: 14 * 24 * 3600,
+      Grant: 14 * 24 * 3600,
+    },
     interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
     async findAccount(_ctx, accountId) {
       return {
@@ -121,7 +132,7 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
   router.get('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     ctx.type = 'html';
-    ctx.body = signInPage(details.uid, `${mountPath}/interaction/${details.uid}`);
+    ctx.body = signInPage(`${mountPath}/interaction/${details.uid}`);
   });
   router.post('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -129,15 +140,14 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
     if (!form.success) {
       ctx.status = 400;
       ctx.type = 'html';
-      ctx.body = signInPage(details.uid, `${mountPath}/interaction/${details.uid}`, form.error.issues[0]?.message ?? 'Invalid form.');
+      ctx.body = signInPage(`${mountPath}/interaction/${details.uid}`, form.error.issues[0]?.message ?? 'Invalid form.');
       return;
     }
     if (form.data.name) names.set(form.data.email, form.data.name);
     await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: form.data.email } }, { mergeWithLastSubmission: false });
   });
 
-  const app = new Koa();
-  app.proxy = provider.proxy;
+  const app = new Koa({ proxy: provider.proxy, keys: [...options.cookieKeys] });
   app.use(router.routes());
   app.use(mount(provider));
   return { app, provider };

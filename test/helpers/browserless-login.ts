@@ -1,0 +1,28 @@
+import { got, type Got } from 'got';
+import { CookieJar } from 'tough-cookie';
+
+/** An HTTP client with its own cookie jar, like one browser profile; never throws on HTTP status. */
+export function cookieClient(): { http: Got; jar: CookieJar } {
+  const jar = new CookieJar();
+  const http = got.extend({ cookieJar: jar, throwHttpErrors: false, retry: { limit: 0 }, timeout: { request: 10_000 } });
+  return { http, jar };
+}
+
+/** The form action and hidden fields of the IdP's sign-in page. */
+function formAction(html: string, pageUrl: string): string {
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  if (!action) throw new Error(`no sign-in form at ${pageUrl}:\n${html.slice(0, 500)}`);
+  return new URL(action.replaceAll('&amp;', '&'), pageUrl).href;
+}
+
+/**
+ * Walks the whole sign-in over HTTP, as a browser would: /login, the IdP's form, the callback.
+ * Returns the final response (the callback's page, or wherever return_to led).
+ */
+export async function signIn(serverUrl: string, email: string, options: { http?: Got; loginPath?: string; name?: string } = {}) {
+  const http = options.http ?? cookieClient().http;
+  const form = await http.get(new URL(options.loginPath ?? '/login', serverUrl));
+  // No form when the IdP remembers this client (its own session cookie): the callback answered already.
+  if (form.statusCode !== 200 || !form.body.includes('<form')) return form;
+  return http.post(formAction(form.body, form.url), { form: { email, name: options.name ?? '' } });
+}

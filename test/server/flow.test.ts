@@ -1,0 +1,179 @@
+import test from 'ava';
+import { TEST_IDS } from '../../shared/constants.ts';
+import { cookieClient, signIn } from '../helpers/browserless-login.ts';
+import { startIdp, TEST_CLIENT_ID } from '../helpers/idp.ts';
+import { startServerWithIdp } from '../helpers/server.ts';
+
+const marker = (testId: string) => `data-testid="${testId}"`;
+
+test('signs in through the IdP and serves the token, the email and the claims', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+
+  const callback = await signIn(server.url, 'Ada@Example.com', { http, name: 'Ada Lovelace' });
+  t.is(callback.statusCode, 200);
+  t.regex(callback.body, new RegExp(`${marker(TEST_IDS.loginSuccess)}[^<]*<strong>ada@example.com</strong>`));
+
+  const token = await http.get(`${server.url}/user/token`);
+  t.is(token.statusCode, 200);
+  t.regex(token.headers['content-type'] ?? '', /^text\/plain/);
+  t.is(token.headers['cache-control'], 'no-store');
+  const idToken = token.body;
+  t.is(idToken.split('.').length, 3);
+
+  // The token works without any cookie, as a Bearer token.
+  const bare = cookieClient().http;
+  const id = await bare.get(`${server.url}/user/id`, { headers: { authorization: `Bearer ${idToken}` } });
+  t.is(id.statusCode, 200);
+  t.is(id.body, 'ada@example.com');
+  const lowercaseScheme = await bare.get(`${server.url}/user/id`, { headers: { authorization: `bearer ${idToken}` } });
+  t.is(lowercaseScheme.body, 'ada@example.com');
+
+  const me = await http.get(`${server.url}/user/me`).json<Record<string, unknown>>();
+  t.is(me.email, 'ada@example.com');
+  t.is(me.name, 'Ada Lovelace');
+  t.is(me.iss, idp.issuer);
+  t.is(me.aud, TEST_CLIENT_ID);
+});
+
+test('sends state, nonce and an S256 PKCE challenge to the authorization endpoint', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+
+  const login = await http.get(`${server.url}/login`, { followRedirect: false });
+  t.is(login.statusCode, 302);
+  const authorize = new URL(login.headers.location ?? '');
+  t.is(`${authorize.origin}${authorize.pathname}`, `${idp.issuer}/auth`);
+  const params = authorize.searchParams;
+  t.is(params.get('response_type'), 'code');
+  t.is(params.get('client_id'), TEST_CLIENT_ID);
+  t.is(params.get('redirect_uri'), `${server.url}/callback`);
+  t.is(params.get('scope'), 'openid profile email');
+  t.is(params.get('code_challenge_method'), 'S256');
+  t.regex(params.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
+  t.regex(params.get('state') ?? '', /^[A-Za-z0-9_-]{43}$/);
+  t.regex(params.get('nonce') ?? '', /^[A-Za-z0-9_-]{43}$/);
+
+  const again = await http.get(`${server.url}/login`, { followRedirect: false });
+  const second = new URL(again.headers.location ?? '').searchParams;
+  t.not(second.get('state'), params.get('state'));
+  t.not(second.get('nonce'), params.get('nonce'));
+  t.not(second.get('code_challenge'), params.get('code_challenge'));
+});
+
+test('the session cookie is httpOnly, SameSite=Lax and signed', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+
+  const login = await http.get(`${server.url}/login`, { followRedirect: false });
+  const cookies = login.headers['set-cookie'] ?? [];
+  const session = cookies.find((cookie) => cookie.startsWith('koa-oidc-sso='));
+  t.truthy(session);
+  t.regex(session ?? '', /httponly/i);
+  t.regex(session ?? '', /samesite=lax/i);
+  t.true(cookies.some((cookie) => cookie.startsWith('koa-oidc-sso.sig=')));
+  t.notRegex(session ?? '', /secure/i, 'plain http: no Secure flag');
+});
+
+test('a signed-in browser reaches protected routes with its session cookie alone', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  await signIn(server.url, 'grace@example.com', { http });
+
+  const id = await http.get(`${server.url}/user/id`);
+  t.is(id.statusCode, 200);
+  t.is(id.body, 'grace@example.com');
+});
+
+test('return_to brings the browser back to the page it came from', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+
+  const landed = await signIn(server.url, 'linus@example.com', { http, loginPath: '/login?return_to=%2Fuser%2Fme%3Fview%3Dfull' });
+  t.is(landed.statusCode, 200);
+  t.is(new URL(landed.url).pathname + new URL(landed.url).search, '/user/me?view=full');
+  t.is(JSON.parse(landed.body).email, 'linus@example.com');
+});
+
+test('a second sign-in with the same browser needs no form: the IdP remembers it', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  await signIn(server.url, 'barbara@example.com', { http });
+
+  const again = await http.get(`${server.url}/login`);
+  t.is(again.statusCode, 200);
+  t.true(again.url.startsWith(`${server.url}/callback`));
+  t.true(again.body.includes(marker(TEST_IDS.loginSuccess)));
+});
+
+test('logout clears the session and ends the IdP session (RP-initiated logout)', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  await signIn(server.url, 'margaret@example.com', { http });
+  const idToken = (await http.get(`${server.url}/user/token`)).body;
+
+  const logout = await http.get(`${server.url}/logout`, { followRedirect: false });
+  t.is(logout.statusCode, 302);
+  const endSession = new URL(logout.headers.location ?? '');
+  t.is(`${endSession.origin}${endSession.pathname}`, `${idp.issuer}/session/end`);
+  t.is(endSession.searchParams.get('id_token_hint'), idToken);
+  t.is(endSession.searchParams.get('post_logout_redirect_uri'), `${server.url}/logout`);
+
+  t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
+  t.is((await http.get(`${server.url}/user/id`)).statusCode, 401);
+
+  // Back from the IdP, /logout without a session shows the signed-out page.
+  const landing = await http.get(`${server.url}/logout`);
+  t.is(landing.statusCode, 200);
+  t.true(landing.body.includes(marker(TEST_IDS.logoutSuccess)));
+});
+
+test('/user/token is 401 without a session, even with a valid Bearer token', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  await signIn(server.url, 'ken@example.com', { http });
+  const idToken = (await http.get(`${server.url}/user/token`)).body;
+
+  const other = cookieClient().http;
+  const response = await other.get(`${server.url}/user/token`, { headers: { authorization: `Bearer ${idToken}` } });
+  t.is(response.statusCode, 401);
+  t.is(response.headers['www-authenticate'], 'Bearer realm="koa-oidc-sso"');
+});
+
+test('health and readiness', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+
+  const health = await http.get(`${server.url}/healthz`);
+  t.is(health.statusCode, 200);
+  const ready = await http.get(`${server.url}/readyz`);
+  t.is(ready.statusCode, 200);
+  t.deepEqual(JSON.parse(ready.body), { status: 'ready' });
+});
