@@ -3,10 +3,14 @@ import { got, RequestError, type Got } from 'got';
 /** Time allowed for one request to the identity provider. */
 export const IDP_REQUEST_TIMEOUT_MS = 5000;
 
-/** The got instance for server-to-IdP requests: short timeout, no retry (callers cache and retry later). */
+/**
+ * The got instance for server-to-IdP requests: a short timeout, and one quick retry only when a
+ * kept-alive connection turns out to be closed (an IdP restart, an idle timeout at a proxy).
+ * Callers cache what they fetch, so anything else fails fast and is tried again later.
+ */
 export const idpHttp: Got = got.extend({
   timeout: { request: IDP_REQUEST_TIMEOUT_MS },
-  retry: { limit: 0 },
+  retry: { limit: 1, methods: ['GET'], statusCodes: [], errorCodes: ['ECONNRESET', 'EPIPE'], backoffLimit: 100 },
   headers: { 'user-agent': 'koa-oidc-sso', accept: 'application/json' },
   throwHttpErrors: true,
 });

@@ -18,7 +18,7 @@ declare module 'koa' {
 
 /** RFC 6750 2.1: `Bearer` (any case), one or more spaces, a b64token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
-const BEARER_SCHEME = /^Bearer(?: |$)/i;
+const BEARER_SCHEME = /^Bearer(?:\s|$)/i;
 
 /**
  * The token of an `Authorization: Bearer` header; undefined when the request has no such header.

@@ -26,3 +26,18 @@ export async function signIn(serverUrl: string, email: string, options: { http?:
   if (form.statusCode !== 200 || !form.body.includes('<form')) return form;
   return http.post(formAction(form.body, form.url), { form: { email, name: options.name ?? '' } });
 }
+
+/**
+ * Signs in at the IdP but stops before the callback: returns the callback URL the IdP
+ * sent the browser to, so tests can replay or tamper with it.
+ */
+export async function callbackUrlFor(serverUrl: string, email: string, http: Got): Promise<URL> {
+  const form = await http.get(new URL('/login', serverUrl));
+  let response = await http.post(formAction(form.body, form.url), { form: { email }, followRedirect: false });
+  for (let hops = 0; hops < 5; hops++) {
+    const location = new URL(response.headers.location ?? '', response.url);
+    if (location.href.startsWith(`${serverUrl}/callback`)) return location;
+    response = await http.get(location, { followRedirect: false });
+  }
+  throw new Error('the IdP never redirected to the callback');
+}

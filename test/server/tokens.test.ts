@@ -1,0 +1,177 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import test from 'ava';
+import jwt from 'jsonwebtoken';
+import { generateSigningKey } from '../../server/dev-idp/provider.ts';
+import { cookieClient } from '../helpers/browserless-login.ts';
+import { startIdp, TEST_CLIENT_ID, type TestIdp } from '../helpers/idp.ts';
+import { startServerWithIdp, type TestServer } from '../helpers/server.ts';
+
+const http = cookieClient().http;
+const nowSec = () => Math.floor(Date.now() / 1000);
+
+function claimsFor(idp: TestIdp, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const claims = { iss: idp.issuer, sub: 'user-1', aud: TEST_CLIENT_ID, iat: nowSec(), exp: nowSec() + 600, email: 'mallory@example.com', ...overrides };
+  return Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== undefined));
+}
+
+function withBearer(server: TestServer, token: string, path = '/user/id') {
+  return http.get(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+}
+
+/** Base64url of a JSON value, for hand-made tokens. */
+const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+async function setup(t: { teardown(fn: () => Promise<void>): void }) {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  return { idp, server };
+}
+
+test('accepts a token signed by the IdP for this client', async (t) => {
+  const { idp, server } = await setup(t);
+  const response = await withBearer(server, idp.sign(claimsFor(idp)));
+  t.is(response.statusCode, 200);
+  t.is(response.body, 'mallory@example.com');
+});
+
+const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
+  [
+    'a token whose payload was changed after signing',
+    (idp) => {
+      const [header, , signature] = idp.sign(claimsFor(idp)).split('.');
+      return [header, segment(claimsFor(idp, { email: 'admin@example.com' })), signature].join('.');
+    },
+    /signature/,
+  ],
+  ['an expired token', (idp) => idp.sign(claimsFor(idp, { exp: nowSec() - 3600, iat: nowSec() - 7200 })), /expired/],
+  ['a token issued to another client', (idp) => idp.sign(claimsFor(idp, { aud: 'another-client' })), /another client/],
+  ['a token from another issuer', (idp) => idp.sign(claimsFor(idp, { iss: 'https://evil.example.com' })), /another issuer/],
+  ['a token not valid yet', (idp) => idp.sign(claimsFor(idp, { nbf: nowSec() + 3600 })), /not valid yet/],
+  ['a token without exp', (idp) => idp.sign(claimsFor(idp, { exp: undefined })), /exp/],
+  ['a token without sub', (idp) => idp.sign(claimsFor(idp, { sub: undefined })), /sub/],
+  [
+    'a token with several audiences and no azp',
+    (idp) => idp.sign(claimsFor(idp, { aud: [TEST_CLIENT_ID, 'another-client'] })),
+    /azp/,
+  ],
+  ['a token whose azp is another client', (idp) => idp.sign(claimsFor(idp, { aud: [TEST_CLIENT_ID, 'x'], azp: 'x' })), /another client/],
+  ['an unsigned token (alg none)', (idp) => `${segment({ alg: 'none', typ: 'JWT' })}.${segment(claimsFor(idp))}.`, /not a signed JWT/],
+  [
+    'an alg none token with a signature part',
+    (idp) => `${segment({ alg: 'none', kid: 'key-1' })}.${segment(claimsFor(idp))}.${segment('x')}`,
+    /algorithm "none" is not accepted/,
+  ],
+  [
+    'an HS256 token signed with the public key as the secret (alg confusion)',
+    (idp) => {
+      const publicPem = idp.publicKey().export({ format: 'pem', type: 'spki' });
+      return `${segment({ alg: 'HS256', kid: 'key-1' })}.${segment(claimsFor(idp))}.${jwt
+        .sign(claimsFor(idp), publicPem, { algorithm: 'HS256', noTimestamp: true })
+        .split('.')[2]}`;
+    },
+    /algorithm "HS256" is not accepted/,
+  ],
+  [
+    "a token signed by an attacker's key under the IdP's kid",
+    (idp) => idp.sign(claimsFor(idp), { key: { ...generateSigningKey('key-1') } }),
+    /signature/,
+  ],
+  ['a token naming a kid the IdP does not publish', (idp) => idp.sign(claimsFor(idp), { key: generateSigningKey('no-such-kid') as Record<string, unknown> }), /does not publish/],
+  ['a token whose parts are not JSON', () => 'bm90IGpzb24.bm90IGpzb24.c2lnbmF0dXJl', /not a signed JWT/],
+  ['a token of 10,000 characters', () => 'a'.repeat(5000) + '.' + 'b'.repeat(4999), /too large/],
+];
+
+for (const [what, makeToken, description] of rejected) {
+  test(`rejects ${what} with 401 invalid_token`, async (t) => {
+    const { idp, server } = await setup(t);
+    const response = await withBearer(server, makeToken(idp));
+    t.is(response.statusCode, 401);
+    const challenge = response.headers['www-authenticate'] ?? '';
+    t.regex(challenge, /^Bearer realm="koa-oidc-sso", error="invalid_token", error_description="[^"]+"$/);
+    const body = JSON.parse(response.body);
+    t.is(body.error, 'invalid_token');
+    t.regex(body.error_description, description);
+  });
+}
+
+test('rejects an ES256 token when the IdP only advertises RS256', async (t) => {
+  const { idp, server } = await setup(t);
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const token = jwt.sign(claimsFor(idp), privateKey, { algorithm: 'ES256', keyid: 'key-1' });
+  const response = await withBearer(server, token);
+  t.is(response.statusCode, 401);
+  t.regex(JSON.parse(response.body).error_description, /ES256" is not accepted/);
+});
+
+test('malformed Authorization headers are a 401, never a 500', async (t) => {
+  const { server } = await setup(t);
+  for (const header of ['Bearer', 'Bearer ', 'Bearer a b', 'Bearer !!!', 'Bearer\ttoken', 'Bearer a.b', 'Bearer ...']) {
+    const response = await http.get(`${server.url}/user/id`, { headers: { authorization: header } });
+    t.is(response.statusCode, 401, header);
+    t.regex(response.headers['www-authenticate'] ?? '', /error="invalid_token"/, header);
+  }
+  // Another scheme is no Bearer token at all: a plain challenge without an error (RFC 6750 3.1).
+  const basic = await http.get(`${server.url}/user/id`, { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+  t.is(basic.statusCode, 401);
+  t.is(basic.headers['www-authenticate'], 'Bearer realm="koa-oidc-sso"');
+  // Past Node's header limit the request never reaches the application: 431, still not a 500.
+  const huge = await http.get(`${server.url}/user/id`, { headers: { authorization: `Bearer ${'a'.repeat(20_000)}` } });
+  t.is(huge.statusCode, 431);
+});
+
+test('no token at all: 401 with a challenge and no error attribute', async (t) => {
+  const { server } = await setup(t);
+  for (const path of ['/user/id', '/user/me', '/anything/else']) {
+    const response = await http.get(`${server.url}${path}`);
+    t.is(response.statusCode, 401, path);
+    t.is(response.headers['www-authenticate'], 'Bearer realm="koa-oidc-sso"', path);
+    t.is(JSON.parse(response.body).error, 'unauthenticated');
+  }
+});
+
+test('an authenticated request for an unknown route is a 404', async (t) => {
+  const { idp, server } = await setup(t);
+  const response = await withBearer(server, idp.sign(claimsFor(idp)), '/no/such/route');
+  t.is(response.statusCode, 404);
+  t.is(JSON.parse(response.body).error, 'not_found');
+});
+
+test('key rotation: a new kid is fetched once; a key removed from the JWKS stops working, cached or not', async (t) => {
+  const { idp, server } = await setup(t);
+  const oldKey = idp.signingKeys[0]!;
+  const oldToken = idp.sign(claimsFor(idp));
+  t.is((await withBearer(server, oldToken)).statusCode, 200);
+  const jwksFetches = () => server.idpRequests.filter((request) => request.kind === 'jwks').length;
+  t.is(jwksFetches(), 1);
+
+  const newKey = generateSigningKey('key-2') as Record<string, unknown>;
+  await idp.stop();
+  await idp.start({ signingKeys: [newKey] });
+
+  const newToken = idp.sign(claimsFor(idp), { key: newKey });
+  const accepted = await withBearer(server, newToken);
+  t.is(accepted.statusCode, 200, accepted.body);
+  t.is(jwksFetches(), 2);
+  t.is((await withBearer(server, newToken)).statusCode, 200);
+  t.is(jwksFetches(), 2, 'the new key is cached');
+
+  // The old token verified (and was cached) before the rotation; its key is gone now.
+  const stale = await withBearer(server, oldToken);
+  t.is(stale.statusCode, 401);
+  t.true(oldKey.kid === 'key-1');
+});
+
+test('a flood of tokens with random kids makes only a few JWKS requests', async (t) => {
+  const { idp, server } = await setup(t);
+  const statuses = [];
+  for (let i = 0; i < 40; i++) {
+    const key = { ...(idp.signingKeys[0] as Record<string, unknown>), kid: randomBytes(8).toString('hex') };
+    statuses.push((await withBearer(server, idp.sign(claimsFor(idp), { key }))).statusCode);
+  }
+  t.true(statuses.every((status) => status === 401));
+  const jwksFetches = server.idpRequests.filter((request) => request.kind === 'jwks').length;
+  t.true(jwksFetches <= 6, `${jwksFetches} JWKS requests`);
+  t.is(server.idpRequests.filter((request) => request.kind === 'discovery').length, 1);
+});
