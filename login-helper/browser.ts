@@ -140,7 +140,7 @@ async function settledWithoutMarker(page: Page, signal: AbortSignal): Promise<ne
   for (;;) {
     await page.waitForNetworkIdle({ idleTime: SETTLED_MS, timeout: 0, signal });
     if (!(await page.$(MARKERS))) {
-      throw new LoginError('LOGIN_REQUIRED', 'The identity provider wants you to sign in again (a silent sign-in is not possible)');
+      throw new LoginError('LOGIN_REQUIRED', 'The identity provider wants you to sign in again, which needs a window: run koa-oidc-sso login');
     }
   }
 }

@@ -19,7 +19,7 @@ export interface Output {
   info(text: string): void;
   /** Details shown only with --verbose, on stderr. */
   detail(text: string): void;
-  /** Starts a spinner on stderr (a plain line when stderr is not a terminal). */
+  /** Starts a spinner on stderr (plain lines when stderr is not a terminal). */
   progress(text: string): Progress;
 }
 
@@ -31,13 +31,24 @@ export function createConsoleOutput(options: { verbose: boolean }): Output {
     info: (text) => void stderr.write(`${text}\n`),
     detail: (text) => void (options.verbose && stderr.write(`${text}\n`)),
     progress(text) {
+      if (!stderr.isTTY) return plainProgress(text, (line) => stderr.write(line));
       // discardStdin: false keeps Ctrl+C a plain SIGINT, so Puppeteer closes the browser on it.
-      const spinner = ora({ text, stream: stderr, isEnabled: stderr.isTTY === true, discardStdin: false }).start();
+      const spinner = ora({ text, stream: stderr, discardStdin: false }).start();
       return {
         update: (next) => void (spinner.text = next),
         succeed: (final) => void (final === undefined ? spinner.stop() : spinner.succeed(final)),
         stop: () => void spinner.stop(),
       };
     },
+  };
+}
+
+/** Progress for logs and pipes: one line when it starts and one when it succeeds; no spinner, no colours. */
+function plainProgress(text: string, write: (line: string) => void): Progress {
+  write(`${text}\n`);
+  return {
+    update: () => {},
+    succeed: (final) => void (final !== undefined && write(`${final}\n`)),
+    stop: () => {},
   };
 }
