@@ -61,29 +61,35 @@ function splitUrl(url: string): { host: string; path: string } {
 interface WreckError {
   isBoom?: boolean;
   output?: { statusCode?: number };
-  data?: { isResponseError?: boolean; payload?: unknown };
+  data?: { isResponseError?: boolean; payload?: unknown; res?: { statusCode?: number } };
+}
+
+/** The OAuth error in a token endpoint reply body (RFC 6749 5.2), if it is one. */
+function oauthErrorIn(payload: unknown) {
+  let body = payload instanceof Buffer ? payload.toString('utf8') : payload;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  const reply = oauthErrorSchema.safeParse(body);
+  return reply.success ? reply.data : undefined;
 }
 
 /** simple-oauth2 (Wreck/Boom) failures, translated into ours. */
 function translateExchangeError(error: unknown): SsoError {
   const failure = error as WreckError;
-  if (failure?.data?.isResponseError) {
-    const status = failure.output?.statusCode ?? 0;
-    const payload = failure.data.payload instanceof Buffer ? failure.data.payload.toString('utf8') : failure.data.payload;
-    let body: unknown = payload;
-    if (typeof payload === 'string') {
-      try {
-        body = JSON.parse(payload);
-      } catch {
-        body = undefined;
-      }
+  // Wreck puts the IdP's response on data: as `payload` for HTTP errors, as `res` for a non-JSON reply.
+  const status = failure?.data?.res?.statusCode ?? (failure?.data?.isResponseError ? failure.output?.statusCode : undefined);
+  if (status !== undefined) {
+    const reply = status < 500 ? oauthErrorIn(failure.data?.payload) : undefined;
+    if (reply) {
+      const description = reply.error_description ? `: ${reply.error_description}` : '';
+      return new SsoError('code_exchange_refused', `The identity provider refused the sign-in (${reply.error}${description})`, { cause: error });
     }
-    const reply = oauthErrorSchema.safeParse(body);
-    if (status < 500 && reply.success) {
-      const description = reply.data.error_description ? `: ${reply.data.error_description}` : '';
-      return new SsoError('code_exchange_refused', `The identity provider refused the sign-in (${reply.data.error}${description})`, { cause: error });
-    }
-    return new SsoError('idp_unavailable', `The identity provider's token endpoint answered HTTP ${status}`, { cause: error, status: 502 });
+    return new SsoError('idp_unavailable', `The identity provider's token endpoint answered HTTP ${status} without a usable reply`, { cause: error, status: 502 });
   }
   const reason = error instanceof Error ? error.message : String(error);
   return new SsoError('idp_unavailable', `The identity provider's token endpoint could not be reached (${reason})`, { cause: error });

@@ -32,9 +32,12 @@ export async function signIn(serverUrl: string, email: string, options: { http?:
  * sent the browser to, so tests can replay or tamper with it.
  */
 export async function callbackUrlFor(serverUrl: string, email: string, http: Got): Promise<URL> {
-  const form = await http.get(new URL('/login', serverUrl));
-  let response = await http.post(formAction(form.body, form.url), { form: { email }, followRedirect: false });
-  for (let hops = 0; hops < 5; hops++) {
+  let response = await http.get(new URL('/login', serverUrl), { followRedirect: false });
+  for (let hops = 0; hops < 10; hops++) {
+    if (response.statusCode === 200 && response.body.includes('<form')) {
+      response = await http.post(formAction(response.body, response.url), { form: { email }, followRedirect: false });
+      continue;
+    }
     const location = new URL(response.headers.location ?? '', response.url);
     if (location.href.startsWith(`${serverUrl}/callback`)) return location;
     response = await http.get(location, { followRedirect: false });

@@ -1,0 +1,167 @@
+import test from 'ava';
+import { LoginError } from '../../login-helper/errors.ts';
+import { FakeLauncher, NOW, cliSandbox, fakeApi, fakeIdToken } from './_fakes.ts';
+
+const SERVER = 'http://localhost:5000';
+const EMAIL = 'ada@example.com';
+const inAnHour = Math.floor(NOW / 1000) + 3600;
+const signedIn = { cookies: [], markerText: `Signed in as ${EMAIL}.` };
+
+test('login prints only the email on stdout and caches the token', async (t) => {
+  const idToken = fakeIdToken({ exp: inAnHour });
+  const launcher = new FakeLauncher([signedIn]);
+  const sandbox = await cliSandbox(t, { launcher, api: fakeApi(idToken, EMAIL) });
+
+  const run = await sandbox.run(['login', '--server', `${SERVER}/`]);
+
+  t.is(run.code, 0);
+  t.is(run.stdout, `${EMAIL}\n`);
+  t.false(run.stderr.includes(idToken));
+  t.like(launcher.requests[0], { loginUrl: `${SERVER}/login`, headless: false, silent: false, executablePath: '/usr/bin/chromium' });
+  t.is((await sandbox.store.read(SERVER))?.idToken, idToken);
+});
+
+test('login is the default command, and --headless reaches the browser', async (t) => {
+  const launcher = new FakeLauncher([signedIn]);
+  const sandbox = await cliSandbox(t, { launcher, api: fakeApi(fakeIdToken({ exp: inAnHour }), EMAIL) });
+  t.is((await sandbox.run(['--headless', '--timeout', '30'])).code, 0);
+  t.like(launcher.requests[0], { headless: true, timeoutMs: 30_000 });
+});
+
+test('token prints a still-valid cached token without opening a browser or calling the server', async (t) => {
+  const idToken = fakeIdToken({ exp: inAnHour });
+  const api = fakeApi('unused', EMAIL);
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([]), api });
+  await sandbox.store.write(SERVER, idToken);
+
+  const run = await sandbox.run(['token']);
+
+  t.is(run.code, 0);
+  t.is(run.stdout, `${idToken}\n`);
+  t.deepEqual(api.calls, []);
+});
+
+test('token refreshes silently and headless when the cached token expires within 60 s', async (t) => {
+  const fresh = fakeIdToken({ exp: inAnHour });
+  const launcher = new FakeLauncher([signedIn]);
+  const sandbox = await cliSandbox(t, { launcher, api: fakeApi(fresh, EMAIL) });
+  await sandbox.store.write(SERVER, fakeIdToken({ exp: Math.floor(NOW / 1000) + 59 }));
+
+  const run = await sandbox.run(['token']);
+
+  t.is(run.stdout, `${fresh}\n`);
+  t.is(launcher.requests.length, 1);
+  t.like(launcher.requests[0], { headless: true, silent: true });
+  t.is((await sandbox.store.read(SERVER))?.idToken, fresh);
+});
+
+test('token falls back to a window only when the silent sign-in needs the user', async (t) => {
+  const fresh = fakeIdToken({ exp: inAnHour });
+  const launcher = new FakeLauncher([new LoginError('LOGIN_REQUIRED', 'the IdP wants the user'), signedIn]);
+  const sandbox = await cliSandbox(t, { launcher, api: fakeApi(fresh, EMAIL) });
+
+  const run = await sandbox.run(['token']);
+
+  t.is(run.code, 0);
+  t.is(run.stdout, `${fresh}\n`);
+  t.deepEqual(launcher.requests.map(({ headless, silent }) => ({ headless, silent })), [
+    { headless: true, silent: true },
+    { headless: false, silent: false },
+  ]);
+});
+
+test('token --headless never opens a window: it fails with exit code 9 instead', async (t) => {
+  const launcher = new FakeLauncher([new LoginError('LOGIN_REQUIRED', 'the IdP wants the user')]);
+  const sandbox = await cliSandbox(t, { launcher, api: fakeApi('unused', EMAIL) });
+
+  const run = await sandbox.run(['token', '--headless']);
+
+  t.is(run.code, 9);
+  t.is(run.stdout, '');
+  t.is(launcher.requests.length, 1);
+});
+
+test('a failure prints one line with its own exit code and no stack; --verbose adds the details', async (t) => {
+  const closed = () => new LoginError('WINDOW_CLOSED', 'The sign-in window was closed', { cause: new Error('Target closed') });
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([closed(), closed()]), api: fakeApi('unused', EMAIL) });
+
+  const quiet = await sandbox.run(['login']);
+  t.is(quiet.code, 6);
+  t.is(quiet.stdout, '');
+  t.regex(quiet.stderr, /^koa-oidc-sso: The sign-in window was closed$/m);
+  t.notRegex(quiet.stderr, /\n\s+at /);
+
+  const verbose = await sandbox.run(['login', '--verbose']);
+  t.regex(verbose.stderr, /\n\s+at /);
+  t.regex(verbose.stderr, /Caused by: Error: Target closed/);
+});
+
+test('an unexpected error exits 1, a bad option 2', async (t) => {
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([new TypeError('boom')]), api: fakeApi('unused', EMAIL) });
+  t.is((await sandbox.run(['login'])).code, 1);
+  t.is((await sandbox.run(['login', '--timeout', 'soon'])).code, 2);
+  t.is((await sandbox.run(['login', '--server', 'ftp://example.com'])).code, 2);
+  t.is((await sandbox.run(['fly'])).code, 2);
+});
+
+test('the refused calls have their own exit codes and name the status', async (t) => {
+  const refused = fakeApi('unused', EMAIL, {
+    fetchIdToken: async () => {
+      throw new LoginError('TOKEN_REFUSED', 'The server refused GET /user/token: 401 Unauthorized');
+    },
+  });
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([signedIn]), api: refused });
+  const run = await sandbox.run(['login']);
+  t.is(run.code, 10);
+  t.regex(run.stderr, /401/);
+});
+
+test('whoami uses the cached token, and says to log in when there is none', async (t) => {
+  const idToken = fakeIdToken({ exp: inAnHour });
+  const api = fakeApi('unused', EMAIL);
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([]), api });
+
+  const before = await sandbox.run(['whoami']);
+  t.is(before.code, 12);
+  t.regex(before.stderr, /koa-oidc-sso login/);
+
+  await sandbox.store.write(SERVER, idToken);
+  t.is((await sandbox.run(['whoami'])).stdout, `${EMAIL}\n`);
+  t.deepEqual(JSON.parse((await sandbox.run(['whoami', '--json'])).stdout), { email: EMAIL });
+  t.deepEqual(api.calls, ['id', 'me']);
+});
+
+test('logout forgets the cached token of that server only', async (t) => {
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([]), api: fakeApi('unused', EMAIL) });
+  await sandbox.store.write(SERVER, fakeIdToken({ exp: inAnHour }));
+  await sandbox.store.write('https://other.example', fakeIdToken({ exp: inAnHour }));
+
+  const run = await sandbox.run(['logout']);
+
+  t.is(run.code, 0);
+  t.is(await sandbox.store.read(SERVER), undefined);
+  t.truthy(await sandbox.store.read('https://other.example'));
+});
+
+test('the server comes from --server, else $SSO_SERVER, else http://localhost:5000', async (t) => {
+  const launcher = new FakeLauncher([signedIn, signedIn, signedIn]);
+  const api = fakeApi(fakeIdToken({ exp: inAnHour }), EMAIL);
+  const fromEnv = await cliSandbox(t, { launcher, api, env: { SSO_SERVER: 'https://sso.example.com/' } });
+  await fromEnv.run(['login']);
+  await fromEnv.run(['login', '--server', 'https://other.example/sso']);
+  await (await cliSandbox(t, { launcher, api })).run(['login']);
+  t.deepEqual(launcher.requests.map((request) => request.loginUrl), [
+    'https://sso.example.com/login',
+    'https://other.example/sso/login',
+    `${SERVER}/login`,
+  ]);
+});
+
+test('--help lists the exit codes', async (t) => {
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([]), api: fakeApi('unused', EMAIL) });
+  const help = await sandbox.run(['--help']);
+  t.is(help.code, 0);
+  for (const line of ['   3  the server did not answer', '   6  the sign-in window was closed', '   7  sign-in did not finish within --timeout']) {
+    t.true(help.stdout.includes(line), line);
+  }
+});

@@ -1,0 +1,216 @@
+import test from 'ava';
+import { TEST_IDS } from '../../shared/constants.ts';
+import { callbackUrlFor, cookieClient, signIn } from '../helpers/browserless-login.ts';
+import { startFakeHttp } from '../helpers/fake-http.ts';
+import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestIdp } from '../helpers/idp.ts';
+import { startServerWithIdp } from '../helpers/server.ts';
+
+const errorMarker = `data-testid="${TEST_IDS.loginError}"`;
+const html = { headers: { accept: 'text/html' } };
+
+async function setup(t: { teardown(fn: () => Promise<void>): void }) {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  return { idp, server };
+}
+
+test('a callback whose state does not match is refused and stores nothing', async (t) => {
+  const { server } = await setup(t);
+  const { http } = cookieClient();
+  const callback = await callbackUrlFor(server.url, 'eve@example.com', http);
+  callback.searchParams.set('state', 'forged-state');
+
+  const response = await http.get(callback, html);
+  t.is(response.statusCode, 400);
+  t.true(response.body.includes(errorMarker));
+  t.regex(response.body, /state mismatch/);
+  t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
+
+  // The one-time values are gone: the genuine callback cannot be used afterwards either.
+  callback.searchParams.delete('state');
+  t.is((await http.get(callback, html)).statusCode, 400);
+});
+
+test('a callback in another browser (no sign-in started there) is refused', async (t) => {
+  const { server } = await setup(t);
+  const callback = await callbackUrlFor(server.url, 'eve@example.com', cookieClient().http);
+  const otherBrowser = cookieClient().http;
+  const response = await otherBrowser.get(callback, html);
+  t.is(response.statusCode, 400);
+  t.regex(response.body, /not started in this browser/);
+  t.is((await otherBrowser.get(`${server.url}/user/token`)).statusCode, 401);
+});
+
+test('a callback URL works once: replaying it is refused', async (t) => {
+  const { server } = await setup(t);
+  const { http } = cookieClient();
+  const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
+  const first = await http.get(callback, html);
+  t.is(first.statusCode, 200);
+  t.true(first.body.includes(`data-testid="${TEST_IDS.loginSuccess}"`));
+  const replay = await http.get(callback, html);
+  t.is(replay.statusCode, 400);
+  t.true(replay.body.includes(errorMarker));
+});
+
+test('an iss parameter naming another provider is refused (RFC 9207 mix-up defence)', async (t) => {
+  const { server } = await setup(t);
+  const { http } = cookieClient();
+  const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
+  t.truthy(callback.searchParams.get('iss'), 'oidc-provider sends iss');
+  callback.searchParams.set('iss', 'https://attacker.example.com');
+  const response = await http.get(callback, html);
+  t.is(response.statusCode, 400);
+  t.regex(response.body, /another identity provider/);
+  t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
+});
+
+test('an IdP error reply shows an escaped message on the error page', async (t) => {
+  const { server } = await setup(t);
+  const { http } = cookieClient();
+  const login = await http.get(`${server.url}/login`, { followRedirect: false });
+  const state = new URL(login.headers.location ?? '').searchParams.get('state') ?? '';
+  const callback = new URL(`${server.url}/callback`);
+  callback.searchParams.set('error', 'access_denied');
+  callback.searchParams.set('error_description', '<script>alert("owned")</script>');
+  callback.searchParams.set('state', state);
+
+  const response = await http.get(callback, html);
+  t.is(response.statusCode, 400);
+  t.true(response.body.includes(errorMarker));
+  t.true(response.body.includes('access_denied'));
+  t.false(response.body.includes('<script>'));
+  t.true(response.body.includes('&lt;script&gt;alert(&quot;owned&quot;)&lt;/script&gt;'));
+  t.regex(String(response.headers['content-security-policy']), /default-src 'none'/);
+  t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
+});
+
+test('a callback without a code, or with repeated parameters, is a 400', async (t) => {
+  const { server } = await setup(t);
+  const { http } = cookieClient();
+  const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
+  const noCode = new URL(callback);
+  noCode.searchParams.delete('code');
+  t.is((await http.get(noCode, html)).statusCode, 400);
+
+  const again = await callbackUrlFor(server.url, 'ivan@example.com', http);
+  const repeated = new URL(again);
+  repeated.searchParams.append('state', 'second');
+  const response = await http.get(repeated, html);
+  t.is(response.statusCode, 400);
+  t.true(response.body.includes(errorMarker));
+});
+
+test('an authorization code the IdP refuses is a clear 400', async (t) => {
+  const { server } = await setup(t);
+  const { http } = cookieClient();
+  const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
+  callback.searchParams.set('code', 'not-a-real-code');
+  const response = await http.get(callback, html);
+  t.is(response.statusCode, 400);
+  t.regex(response.body, /refused the sign-in \(invalid_grant/);
+});
+
+const openRedirects = ['//evil.example.com', 'https://evil.example.com/', '/\\evil.example.com', 'evil.example.com', '/\r\nSet-Cookie:x=y', 'javascript:alert(1)'];
+
+test('return_to accepts same-origin relative paths only (no open redirect)', async (t) => {
+  const { server } = await setup(t);
+  const { http } = cookieClient();
+  for (const target of openRedirects) {
+    const response = await http.get(`${server.url}/login`, { searchParams: { return_to: target }, followRedirect: false, ...html });
+    t.is(response.statusCode, 400, target);
+    t.true(response.body.includes(errorMarker), target);
+    t.is(response.headers.location, undefined, target);
+  }
+  const twice = await http.get(`${server.url}/login?return_to=/a&return_to=/b`, { followRedirect: false });
+  t.is(twice.statusCode, 400);
+});
+
+test('the IdP down: 503 page while unreachable, and the server recovers by itself', async (t) => {
+  const idp: TestIdp = await startIdp();
+  t.teardown(() => idp.close());
+  await idp.stop();
+  const server = await startServerWithIdp(idp);
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+
+  const down = await http.get(`${server.url}/login`, { followRedirect: false, ...html });
+  t.is(down.statusCode, 503);
+  t.true(down.body.includes(errorMarker));
+  t.regex(down.body, /discovery document .* could not be fetched/);
+  t.is((await http.get(`${server.url}/readyz`)).statusCode, 503);
+
+  await idp.start();
+  const back = await signIn(server.url, 'ruth@example.com', { http });
+  t.is(back.statusCode, 200);
+  t.true(back.body.includes(`data-testid="${TEST_IDS.loginSuccess}"`));
+});
+
+test('an IdP answering garbage: discovery that is not JSON is a 503 page', async (t) => {
+  const garbage = await startFakeHttp((_request, response) => {
+    response.setHeader('content-type', 'text/html');
+    response.end('<html>maintenance</html>');
+  });
+  t.teardown(() => garbage.close());
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp, { OIDC_ISSUER: '', OIDC_WELL_KNOWN_URL: `${garbage.url}/.well-known/openid-configuration` });
+  t.teardown(() => server.close());
+
+  const response = await cookieClient().http.get(`${server.url}/login`, { followRedirect: false, ...html });
+  t.is(response.statusCode, 503);
+  t.true(response.body.includes(errorMarker));
+  t.regex(response.body, /could not be fetched|is invalid/);
+});
+
+test('a discovery document whose issuer differs from OIDC_ISSUER is refused (Discovery 4.3)', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const impostor = await startFakeHttp(async (_request, response) => {
+    const real = await fetch(`${idp.issuer}/.well-known/openid-configuration`).then((r) => r.json() as Promise<Record<string, unknown>>);
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify(real));
+  });
+  t.teardown(() => impostor.close());
+  const server = await startServerWithIdp(idp, { OIDC_ISSUER: impostor.url });
+  t.teardown(() => server.close());
+
+  const response = await cookieClient().http.get(`${server.url}/login`, { followRedirect: false, ...html });
+  t.is(response.statusCode, 503);
+  t.regex(response.body, /does not match OIDC_ISSUER/);
+});
+
+test('a token endpoint answering garbage is a 502 page and nothing is stored', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  // Discovery points the token endpoint at a broken server; everything else is the real IdP.
+  const broken = await startFakeHttp(async (request, response) => {
+    if (request.url?.startsWith('/.well-known')) {
+      const real = await fetch(`${idp.issuer}/.well-known/openid-configuration`).then((r) => r.json() as Promise<Record<string, unknown>>);
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ ...real, token_endpoint: `http://${request.headers.host}/token` }));
+      return;
+    }
+    response.statusCode = 500;
+    response.setHeader('content-type', 'text/html');
+    response.end('<h1>Internal Server Error</h1>');
+  });
+  t.teardown(() => broken.close());
+  const server = await startServerWithIdp(idp, {
+    OIDC_ISSUER: '',
+    OIDC_WELL_KNOWN_URL: `${broken.url}/.well-known/openid-configuration`,
+    OIDC_CLIENT_ID: TEST_CLIENT_ID,
+    OIDC_CLIENT_SECRET: TEST_CLIENT_SECRET,
+  });
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+
+  const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
+  const response = await http.get(callback, html);
+  t.is(response.statusCode, 502);
+  t.true(response.body.includes(errorMarker));
+  t.regex(response.body, /token endpoint answered HTTP 500/);
+  t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
+});
