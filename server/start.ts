@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ROUTES } from '../shared/constants.ts';
 import { createApp } from './app.ts';
 import { loadConfig, type OidcConfig } from './config.ts';
-import { createDevIdp, type DevIdp } from './dev-idp/provider.ts';
+import type { DevIdp } from './dev-idp/provider.ts';
 import { devStatePath, loadDevState } from './dev-idp/state.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -57,6 +57,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
     const issuer = new URL(ROUTES.devIdp, publicUrl).href;
     const clientSecret = state?.clientSecret ?? randomBytes(24).toString('base64url');
+    // Loaded only when used: production never loads the development IdP's code.
+    const { createDevIdp } = await import('./dev-idp/provider.ts');
     devIdp = createDevIdp({
       issuer,
       clients: [

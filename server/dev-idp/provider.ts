@@ -1,4 +1,3 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import parseBody from 'co-body';
 import Koa from 'koa';
@@ -6,6 +5,7 @@ import mount from 'koa-mount';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { z } from 'zod';
 import { html, page, PAGE_CSP } from '../pages.ts';
+import { generateSigningKey } from './keys.ts';
 
 /** A client registered at the development IdP. */
 export interface DevClient {
@@ -20,7 +20,7 @@ export interface DevIdpOptions {
   issuer: string;
   clients: DevClient[];
   /** Private signing keys as JWKs; default: one fresh RSA key. */
-  signingKeys?: object[];
+  signingKeys?: Array<Record<string, unknown>>;
   trustProxy?: boolean;
   /**
    * Keys that sign the IdP's cookies. koa-mount runs a mounted app with the parent's context,
@@ -35,12 +35,6 @@ export interface DevIdp {
   /** A Koa application to mount at the issuer's path. */
   app: Koa;
   provider: Provider;
-}
-
-/** A fresh RSA signing key as a private JWK, with a kid. */
-export function generateSigningKey(kid = randomBytes(8).toString('hex')): object {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
 }
 
 const signInSchema = z.object({

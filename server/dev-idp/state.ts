@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import envPaths from 'env-paths';
 import { z } from 'zod';
-import { generateSigningKey } from './provider.ts';
+import { generateSigningKey } from './keys.ts';
 
 /** Development secrets that survive restarts, so a restart does not sign everybody out. */
 export interface DevState {
@@ -34,7 +34,7 @@ export function loadDevState(file = devStatePath()): DevState {
   const state: DevState = {
     sessionKey: randomBytes(32).toString('base64url'),
     clientSecret: randomBytes(24).toString('base64url'),
-    signingKey: generateSigningKey() as Record<string, unknown>,
+    signingKey: generateSigningKey(),
   };
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import Koa from 'koa';
 import mount from 'koa-mount';
-import { createDevIdp, generateSigningKey } from '../../server/dev-idp/provider.ts';
+import { generateSigningKey } from '../../server/dev-idp/keys.ts';
+import { createDevIdp } from '../../server/dev-idp/provider.ts';
 
 export const TEST_CLIENT_ID = 'test-client';
 export const TEST_CLIENT_SECRET = 'test-client-secret-0123456789';
@@ -44,7 +45,7 @@ export async function startIdp(options: { idTokenTtlSec?: number } = {}): Promis
   const issuer = `http://127.0.0.1:${port}/oidc`;
   const requests: string[] = [];
   let redirectBase = 'http://localhost:1';
-  let keys: Array<Record<string, unknown>> = [generateSigningKey('key-1') as Record<string, unknown>];
+  let keys: Array<Record<string, unknown>> = [generateSigningKey('key-1')];
   let stopped = false;
 
   function handler() {

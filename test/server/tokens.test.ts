@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
-import { generateSigningKey } from '../../server/dev-idp/provider.ts';
+import { generateSigningKey } from '../../server/dev-idp/keys.ts';
 import { cookieClient } from '../helpers/browserless-login.ts';
 import { startIdp, TEST_CLIENT_ID, type TestIdp } from '../helpers/idp.ts';
 import { startServerWithIdp, type TestServer } from '../helpers/server.ts';
@@ -78,7 +78,7 @@ const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
     (idp) => idp.sign(claimsFor(idp), { key: { ...generateSigningKey('key-1') } }),
     /signature/,
   ],
-  ['a token naming a kid the IdP does not publish', (idp) => idp.sign(claimsFor(idp), { key: generateSigningKey('no-such-kid') as Record<string, unknown> }), /does not publish/],
+  ['a token naming a kid the IdP does not publish', (idp) => idp.sign(claimsFor(idp), { key: generateSigningKey('no-such-kid') }), /does not publish/],
   ['a token whose parts are not JSON', () => 'bm90IGpzb24.bm90IGpzb24.c2lnbmF0dXJl', /not a signed JWT/],
   ['a token of 10,000 characters', () => 'a'.repeat(5000) + '.' + 'b'.repeat(4999), /too large/],
 ];
@@ -146,7 +146,7 @@ test('key rotation: a new kid is fetched once; a key removed from the JWKS stops
   const jwksFetches = () => server.idpRequests.filter((request) => request.kind === 'jwks').length;
   t.is(jwksFetches(), 1);
 
-  const newKey = generateSigningKey('key-2') as Record<string, unknown>;
+  const newKey = generateSigningKey('key-2');
   await idp.stop();
   await idp.start({ signingKeys: [newKey] });
 

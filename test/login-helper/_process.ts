@@ -1,0 +1,59 @@
+/** Helpers for the end-to-end tests: the CLI as a child process, and a first sign-in in a real profile. */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer';
+import { TEST_IDS, testIdSelector } from '../../shared/constants.ts';
+import { chromiumArgs } from '../../login-helper/browser.ts';
+import type { CliRun } from './_fakes.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** A temporary folder removed at teardown. */
+export async function tempFolder(t: { teardown(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs `node --import tsx login-helper/main.ts …args` with XDG_CONFIG_HOME=`configHome`; resolves when it exits. */
+export function runCliProcess(args: string[], configHome: string): Promise<CliRun> {
+  const env = { ...process.env, XDG_CONFIG_HOME: configHome };
+  delete env.SSO_SERVER;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'login-helper/main.ts', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/**
+ * Signs in once through the development IdP's form in the persistent
+ * profile `profileDir`, as a person would the first time; afterwards the IdP
+ * remembers this profile. Uses the login helper's own Chromium flags.
+ */
+export async function firstSignIn(serverUrl: string, profileDir: string, email: string): Promise<void> {
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    userDataDir: profileDir,
+    args: chromiumArgs({ isRoot: process.getuid?.() === 0 }),
+    ignoreDefaultArgs: ['--enable-automation'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${serverUrl}/login`);
+    await page.locator('input[name="email"]').fill(email);
+    await Promise.all([page.waitForNavigation(), page.locator('button[type="submit"]').click()]);
+    await page.waitForSelector(testIdSelector(TEST_IDS.loginSuccess));
+  } finally {
+    await browser.close();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * End to end: the real server with its development IdP, real Chromium
+ * (headless), and the CLI as a child process. The tests share one signed-in
+ * profile and run one after another, so one browser at a time.
+ */
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { createTokenStore } from '../../login-helper/token-cache.ts';
+import { startDevServer, type TestServer } from '../helpers/server.ts';
+import { startFakeHttp } from '../helpers/fake-http.ts';
+import { fakeIdToken } from './_fakes.ts';
+import { firstSignIn, runCliProcess, tempFolder } from './_process.ts';
+
+const EMAIL = 'grace@example.com';
+let server: TestServer;
+let profileRoot: string;
+let profile: string;
+
+test.before(async () => {
+  server = await startDevServer();
+  profileRoot = await mkdtemp(path.join(tmpdir(), 'e2e-profile-'));
+  profile = path.join(profileRoot, 'profile');
+  await firstSignIn(server.url, profile, EMAIL);
+});
+
+test.after.always(async () => {
+  await server?.close();
+  if (profileRoot) await rm(profileRoot, { recursive: true, force: true });
+});
+
+/** The cache folder the CLI uses under a given XDG_CONFIG_HOME. */
+const cacheDir = (configHome: string) => path.join(configHome, 'koa-oidc-sso');
+
+test.serial('login --headless with a remembered profile prints the email, exits 0 and caches the token (0600)', async (t) => {
+  const configHome = await tempFolder(t, 'e2e-config-');
+
+  const run = await runCliProcess(['login', '--server', server.url, '--headless', '--profile', profile], configHome);
+
+  t.is(run.code, 0, run.stderr);
+  t.is(run.stdout, `${EMAIL}\n`);
+  const [file] = await readdir(cacheDir(configHome));
+  t.is((await stat(path.join(cacheDir(configHome), file!))).mode & 0o777, 0o600);
+  const cached = await createTokenStore(cacheDir(configHome)).read(server.url);
+  t.truthy(cached);
+  t.false(run.stderr.includes(cached!.idToken));
+
+  const whoami = await runCliProcess(['whoami', '--server', server.url], configHome);
+  t.is(whoami.stdout, `${EMAIL}\n`);
+});
+
+test.serial('token with an expired cached token signs in again headless and prints a fresh token', async (t) => {
+  const configHome = await tempFolder(t, 'e2e-config-');
+  const store = createTokenStore(cacheDir(configHome));
+  const expired = fakeIdToken({ exp: Math.floor(Date.now() / 1000) - 10, email: EMAIL });
+  await store.write(server.url, expired);
+
+  const run = await runCliProcess(['token', '--server', server.url, '--profile', profile], configHome);
+
+  t.is(run.code, 0, run.stderr);
+  const printed = run.stdout.trim();
+  t.not(printed, expired);
+  t.is((await store.read(server.url))?.idToken, printed);
+  t.regex(run.stderr, /saved browser profile/);
+});
+
+test.serial('token --headless with a profile the IdP does not know stops at its form: exit 9', async (t) => {
+  const configHome = await tempFolder(t, 'e2e-config-');
+  const fresh = path.join(configHome, 'fresh-profile');
+
+  const run = await runCliProcess(['token', '--headless', '--server', server.url, '--profile', fresh], configHome);
+
+  t.is(run.code, 9, run.stderr);
+  t.is(run.stdout, '');
+  t.regex(run.stderr, /sign in again/);
+});
+
+test.serial('login with a fresh profile waits at the IdP form until --timeout: exit 7', async (t) => {
+  const configHome = await tempFolder(t, 'e2e-config-');
+  const fresh = path.join(configHome, 'fresh-profile');
+
+  const run = await runCliProcess(['login', '--headless', '--timeout', '2', '--server', server.url, '--profile', fresh], configHome);
+
+  t.is(run.code, 7, run.stderr);
+  t.regex(run.stderr, /did not finish within 2 s/);
+});
+
+test.serial('a server that is down: exit 3, naming the URL, without starting a browser', async (t) => {
+  const configHome = await tempFolder(t, 'e2e-config-');
+  const gone = await startFakeHttp((_request, response) => response.end());
+  await gone.close(); // its port is now closed
+
+  const run = await runCliProcess(['login', '--server', gone.url, '--profile', path.join(configHome, 'unused')], configHome);
+
+  t.is(run.code, 3);
+  t.true(run.stderr.includes(`Cannot reach the server at ${gone.url}/healthz`), run.stderr);
+  t.notRegex(run.stderr, /\n\s+at /);
+  t.notRegex(run.stderr, /Sign/); // no sign-in progress: it stopped before the browser
+});
+
+test.serial('logout --all ends the server session, deletes the token and the profile', async (t) => {
+  const configHome = await tempFolder(t, 'e2e-config-');
+  const store = createTokenStore(cacheDir(configHome));
+  await store.write(server.url, fakeIdToken({ exp: Math.floor(Date.now() / 1000) + 3600 }));
+
+  const run = await runCliProcess(['logout', '--all', '--server', server.url, '--profile', profile], configHome);
+
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stderr, /Ended the session/);
+  t.is(await store.read(server.url), undefined);
+  await t.throwsAsync(stat(profile), { code: 'ENOENT' });
+});

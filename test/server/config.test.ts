@@ -1,0 +1,73 @@
+import test from 'ava';
+import { ConfigError, loadConfig } from '../../server/config.ts';
+
+const KEY = 'k'.repeat(32);
+const idp = { OIDC_ISSUER: 'https://login.example.com', OIDC_CLIENT_ID: 'app', OIDC_CLIENT_SECRET: 'secret' };
+
+test('defaults: port 5000 on 127.0.0.1, the development IdP, the openid profile email scopes', (t) => {
+  const config = loadConfig({});
+  t.is(config.port, 5000);
+  t.is(config.host, '127.0.0.1');
+  t.is(config.publicUrl, undefined);
+  t.is(config.oidc, undefined);
+  t.deepEqual(config.scopes, ['openid', 'profile', 'email']);
+  t.false(config.trustProxy);
+  t.true(Object.isFrozen(config));
+});
+
+test('OIDC_ISSUER: discovery below the issuer, whose issuer must match', (t) => {
+  const config = loadConfig({ ...idp, OIDC_ISSUER: 'https://login.example.com/realms/main/' });
+  t.is(config.oidc?.discoveryUrl.href, 'https://login.example.com/realms/main/.well-known/openid-configuration');
+  t.is(config.oidc?.expectedIssuer, 'https://login.example.com/realms/main/');
+  t.is(config.oidc?.clientId, 'app');
+});
+
+test('OIDC_WELL_KNOWN_URL: the document is used as given', (t) => {
+  const config = loadConfig({ ...idp, OIDC_ISSUER: undefined, OIDC_WELL_KNOWN_URL: 'https://idp.example.com/x/.well-known/openid-configuration' });
+  t.is(config.oidc?.discoveryUrl.href, 'https://idp.example.com/x/.well-known/openid-configuration');
+  t.is(config.oidc?.expectedIssuer, undefined);
+});
+
+test('SESSION_KEYS is a comma-separated list; the first signs', (t) => {
+  const config = loadConfig({ SESSION_KEYS: ` ${'a'.repeat(32)} , ${'b'.repeat(40)} ` });
+  t.deepEqual(config.sessionKeys, ['a'.repeat(32), 'b'.repeat(40)]);
+});
+
+test('empty variables count as unset, as in a .env file', (t) => {
+  const config = loadConfig({ PORT: '', OIDC_ISSUER: '', PUBLIC_URL: ' ' });
+  t.is(config.port, 5000);
+  t.is(config.oidc, undefined);
+});
+
+const bad: Array<[Record<string, string>, RegExp]> = [
+  [{ PORT: 'eighty' }, /^PORT: /],
+  [{ PORT: '70000' }, /^PORT: must be between 0 and 65535/],
+  [{ PORT: '80.5' }, /^PORT: /],
+  [{ PUBLIC_URL: 'localhost:5000' }, /^PUBLIC_URL: /],
+  [{ PUBLIC_URL: 'https://sso.example.com/base' }, /^PUBLIC_URL: must be an origin/],
+  [{ TRUST_PROXY: 'maybe' }, /^TRUST_PROXY: must be true or false/],
+  [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+  [{ OIDC_SCOPES: 'profile email' }, /^OIDC_SCOPES: must include "openid"/],
+  [{ OIDC_SCOPES: 'openid "quoted"' }, /^OIDC_SCOPES: /],
+  [{ SESSION_KEYS: 'short' }, /^SESSION_KEYS: every key must be at least 32 characters/],
+  [{ SESSION_KEYS: ' , ' }, /^SESSION_KEYS: /],
+  [{ OIDC_ISSUER: 'not a url', OIDC_CLIENT_ID: 'a', OIDC_CLIENT_SECRET: 'b' }, /^OIDC_ISSUER: must be an absolute http\(s\) URL/],
+  [{ OIDC_ISSUER: 'https://login.example.com' }, /^OIDC_CLIENT_ID is required/],
+  [{ OIDC_ISSUER: 'https://login.example.com', OIDC_CLIENT_ID: 'app' }, /^OIDC_CLIENT_SECRET is required/],
+  [{ ...idp, OIDC_WELL_KNOWN_URL: 'https://login.example.com/.well-known/openid-configuration' }, /both set/],
+  [{ NODE_ENV: 'production', ...idp }, /^SESSION_KEYS is required when NODE_ENV=production/],
+  [{ NODE_ENV: 'production', SESSION_KEYS: KEY }, /development IdP never runs in production/],
+];
+
+for (const [env, message] of bad) {
+  test(`refuses ${JSON.stringify(env)} with one line naming the variable`, (t) => {
+    const error = t.throws(() => loadConfig(env), { instanceOf: ConfigError });
+    t.regex(error?.message ?? '', message);
+    t.false(error?.message.includes('\n'));
+  });
+}
+
+test('production with an IdP and session keys is accepted', (t) => {
+  const config = loadConfig({ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp });
+  t.true(config.production);
+});

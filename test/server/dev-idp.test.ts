@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { TEST_IDS } from '../../shared/constants.ts';
+import { cookieClient, signIn } from '../helpers/browserless-login.ts';
+import { startDevServer, startServerWithIdp, TEST_SESSION_KEY } from '../helpers/server.ts';
+import { startIdp } from '../helpers/idp.ts';
+
+test('with no IdP configured, the development IdP at /idp signs anybody in with an email', async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  t.true(server.devIdp);
+  const { http } = cookieClient();
+
+  const discovery = await http.get(`${server.url}/idp/.well-known/openid-configuration`).json<Record<string, unknown>>();
+  t.is(discovery.issuer, `${server.url}/idp`);
+
+  const form = await http.get(`${server.url}/login`);
+  t.regex(form.body, /<input name="email"/);
+  t.regex(form.body, /<button type="submit"/);
+
+  const page = await signIn(server.url, 'newcomer@example.com', { http });
+  t.is(page.statusCode, 200);
+  t.true(page.body.includes(`data-testid="${TEST_IDS.loginSuccess}"`));
+  const idToken = (await http.get(`${server.url}/user/token`)).body;
+  const claims = JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString());
+  t.is(claims.email, 'newcomer@example.com');
+  const id = await cookieClient().http.get(`${server.url}/user/id`, { headers: { authorization: `Bearer ${idToken}` } });
+  t.is(id.body, 'newcomer@example.com');
+});
+
+test('the development IdP refuses an invalid email and escapes nothing into the page', async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  const page = await signIn(server.url, '<img src=x onerror=alert(1)>', { http });
+  t.is(page.statusCode, 400);
+  t.regex(page.body, /Enter a valid email address/);
+  t.false(page.body.includes('<img'));
+  t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
+});
+
+test('session keys rotate: a cookie signed with an older key still works after a new key is added', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const { http } = cookieClient();
+  const before = await startServerWithIdp(idp, { SESSION_KEYS: TEST_SESSION_KEY });
+  await signIn(before.url, 'rotating@example.com', { http });
+  t.is((await http.get(`${before.url}/user/id`)).body, 'rotating@example.com');
+  await before.close();
+
+  const newKey = 'a-brand-new-session-key-0123456789abcdef';
+  const after = await startServerWithIdp(idp, { SESSION_KEYS: `${newKey},${TEST_SESSION_KEY}` });
+  t.teardown(() => after.close());
+  // Cookies are per host, not per port: the jar sends the old cookie to the restarted server.
+  t.is((await http.get(`${after.url}/user/id`)).body, 'rotating@example.com');
+
+  // A server that knows none of the keys does not trust the cookie.
+  const stranger = await startServerWithIdp(idp, { SESSION_KEYS: 'an-unrelated-session-key-0123456789abcdef' });
+  t.teardown(() => stranger.close());
+  t.is((await http.get(`${stranger.url}/user/id`)).statusCode, 401);
+});
+
+/** Runs `npm start`'s entry point with the given environment; resolves with its exit code and stderr. */
+async function runServerMain(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const [code] = await once(child, 'exit');
+  return { code: code as number, stderr };
+}
+
+test('a bad configuration stops the server with one clear line, no stack trace', async (t) => {
+  const { code, stderr } = await runServerMain({ PORT: 'eighty' });
+  t.is(code, 2);
+  t.is(stderr.trim(), 'koa-oidc-sso: configuration error: PORT: must be a port number');
+});
+
+test('the development IdP refuses to start when NODE_ENV=production', async (t) => {
+  const { code, stderr } = await runServerMain({ NODE_ENV: 'production', SESSION_KEYS: TEST_SESSION_KEY });
+  t.is(code, 2);
+  t.regex(stderr, /development IdP never runs in production/);
+});
+
+test('without SESSION_KEYS, development keys are generated once, kept in a 0600 file, and reused', async (t) => {
+  const dataHome = mkdtempSync(path.join(tmpdir(), 'sso-dev-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', XDG_DATA_HOME: dataHome, HOME: dataHome },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const listening = new Promise<void>((resolve) => {
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('listening on')) resolve();
+    });
+  });
+  await listening;
+  child.kill('SIGTERM');
+  const [code] = await once(child, 'exit');
+  t.is(code, 0, 'graceful shutdown on SIGTERM');
+  t.regex(output, /SESSION_KEYS is not set/);
+  t.regex(output, /DEVELOPMENT IdP/);
+  const file = path.join(dataHome, 'koa-oidc-sso', 'dev-server.json');
+  t.is(statSync(file).mode & 0o777, 0o600);
+});
