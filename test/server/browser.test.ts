@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import puppeteer from 'puppeteer';
+import { chromiumArgs } from '../../login-helper/browser.ts';
+import { findBrowser, systemBrowserSources } from '../../login-helper/browser-path.ts';
+import { TEST_IDS, testIdSelector } from '../../shared/constants.ts';
+import { startDevServer } from '../helpers/server.ts';
+
+async function launchChromium(t: { teardown(fn: () => Promise<void> | void): void }) {
+  const profile = mkdtempSync(path.join(tmpdir(), 'sso-browser-'));
+  const browser = await puppeteer.launch({
+    executablePath: findBrowser(systemBrowserSources(undefined, process.env.PUPPETEER_EXECUTABLE_PATH, () => puppeteer.executablePath())),
+    headless: true,
+    userDataDir: profile,
+    args: chromiumArgs({ isRoot: process.getuid?.() === 0 }),
+  });
+  t.teardown(async () => {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  return browser;
+}
+
+test('a person signs in through the development IdP form in Chromium and sees the success marker', async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+
+  await page.goto(`${server.url}/login`);
+  await page.waitForSelector('input[name="email"]');
+  await page.type('input[name="email"]', 'chromium@example.com');
+  await page.type('input[name="name"]', 'Chromium <User>');
+  await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+
+  const marker = await page.waitForSelector(testIdSelector(TEST_IDS.loginSuccess));
+  t.is(await marker?.evaluate((element) => element.textContent), 'Signed in as chromium@example.com.');
+  t.true(page.url().startsWith(`${server.url}/callback`));
+
+  // The browser's session now reaches protected routes and hands out the token.
+  const me = await page.goto(`${server.url}/user/me`);
+  t.is(me?.status(), 200);
+  t.is(JSON.parse(await page.evaluate(() => document.body.innerText)).name, 'Chromium <User>');
+  const token = await page.goto(`${server.url}/user/token`);
+  t.regex(await token!.text(), /^[\w-]+\.[\w-]+\.[\w-]+$/);
+});
+
+test('a forged callback shows the login-error marker in the browser', async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+
+  const response = await page.goto(`${server.url}/callback?code=stolen&state=forged`);
+  t.is(response?.status(), 400);
+  const marker = await page.waitForSelector(testIdSelector(TEST_IDS.loginError));
+  t.regex((await marker?.evaluate((element) => element.textContent)) ?? '', /not started in this browser/);
+});
