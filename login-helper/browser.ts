@@ -124,7 +124,7 @@ async function waitForMarker(browser: Browser, page: Page, request: SignInReques
     return await Promise.race(contenders);
   } catch (error) {
     if (error instanceof LoginError) throw error;
-    if (page.isClosed() || !browser.connected) throw new LoginError('WINDOW_CLOSED', 'The sign-in window was closed before the sign-in finished', { cause: error });
+    if (page.isClosed() || !browser.connected || causedByClosing(error)) throw new LoginError('WINDOW_CLOSED', 'The sign-in window was closed before the sign-in finished', { cause: error });
     throw new LoginError('BROWSER_FAILED', `The browser failed during sign-in: ${String(error)}`, { cause: error });
   } finally {
     abort.abort();
@@ -133,6 +133,18 @@ async function waitForMarker(browser: Browser, page: Page, request: SignInReques
     browser.off('disconnected', onClosed);
     for (const contender of contenders) contender.catch(() => {}); // the losers reject once aborted
   }
+}
+
+/**
+ * Puppeteer's waits can fail on a closed page before the 'close' event
+ * arrives: look for the closing among the causes (TargetCloseError is not in
+ * Puppeteer's public exports, hence the name).
+ */
+function causedByClosing(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current.name === 'TargetCloseError') return true;
+  }
+  return false;
 }
 
 /** Resolves into LOGIN_REQUIRED once the network stays quiet and no marker is on the page. */

@@ -21,7 +21,7 @@ export async function tempFolder(t: { teardown(fn: () => Promise<void>): void },
 
 /** Runs `node --import tsx login-helper/main.ts …args` with XDG_CONFIG_HOME=`configHome`; resolves when it exits. */
 export function runCliProcess(args: string[], configHome: string): Promise<CliRun> {
-  const env = { ...process.env, XDG_CONFIG_HOME: configHome };
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome };
   delete env.SSO_SERVER;
   const child = spawn(process.execPath, ['--import', 'tsx', 'login-helper/main.ts', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
