@@ -20,8 +20,6 @@ export interface SignInRequest {
 /** What the browser hands back after the success marker appeared. */
 export interface SignInResult {
   cookies: BrowserCookie[];
-  /** Text of the success marker (the server puts the email there). */
-  markerText: string;
 }
 
 /** The browser as the CLI uses it; a fake in unit tests. */
@@ -163,8 +161,8 @@ export function createChromiumLauncher(): BrowserLauncher {
     async signIn(request) {
       const browser = await launch(request.executablePath, request.profileDir, request.headless, request.loginUrl);
       try {
-        const markerText = await waitForMarker(browser, await firstPage(browser), request);
-        return { cookies: await browser.cookies(), markerText };
+        await waitForMarker(browser, await firstPage(browser), request);
+        return { cookies: await browser.cookies() };
       } finally {
         // A graceful close (not a kill) makes Chromium write its cookies to the profile: that is what lets the next sign-in be silent.
         await browser.close().catch(() => {});

@@ -7,15 +7,25 @@ import { LoginError } from './errors.ts';
 
 const RETRY_MS = 250;
 
+/** How long to wait for the lock and what to say meanwhile. */
+export interface LockOptions {
+  deadline: number;
+  clock: Clock;
+  /** What the lock protects, for the timeout message ("the browser profile …"). */
+  what: string;
+  /** Called once when the lock is busy and the wait begins. */
+  onWait?: () => void;
+}
+
 /**
  * Runs `task` while holding an exclusive lock file, so two runs never drive
  * the same browser profile at once (Chromium would refuse the second one).
  * The file holds the owner's pid; a lock left behind by a dead process is
  * taken over. Waiting gives up at `deadline` with a TIMEOUT error.
  */
-export async function withLock<T>(file: string, options: { deadline: number; clock: Clock; what: string }, task: () => Promise<T>): Promise<T> {
+export async function withLock<T>(file: string, options: LockOptions, task: () => Promise<T>): Promise<T> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  for (;;) {
+  for (let round = 0; ; round++) {
     if (await tryCreate(file)) break;
     if (!(await ownerIsAlive(file))) {
       await rm(file, { force: true });
@@ -24,6 +34,7 @@ export async function withLock<T>(file: string, options: { deadline: number; clo
     if (options.clock.now() >= options.deadline) {
       throw new LoginError('TIMEOUT', `Timed out waiting for another koa-oidc-sso run that is using ${options.what}`);
     }
+    if (round === 0) options.onWait?.();
     await delay(RETRY_MS);
   }
   try {

@@ -24,7 +24,7 @@ process.exitCode = await runCli(process.argv, {
     api: createServerApi(settings.serverUrl),
     store: createTokenStore(settings.cacheDir),
     clock: systemClock,
-    output: createConsoleOutput({ verbose: options.verbose === true }),
+    output: createConsoleOutput(),
     findBrowser: () => findBrowser(systemBrowserSources(options.browser, env.PUPPETEER_EXECUTABLE_PATH, () => puppeteer.executablePath())),
   }),
 });

@@ -17,19 +17,16 @@ export interface Output {
   result(text: string): void;
   /** A message for the person at the terminal, on stderr. */
   info(text: string): void;
-  /** Details shown only with --verbose, on stderr. */
-  detail(text: string): void;
   /** Starts a spinner on stderr (plain lines when stderr is not a terminal). */
   progress(text: string): Progress;
 }
 
 /** The real {@link Output} over process.stdout and process.stderr. */
-export function createConsoleOutput(options: { verbose: boolean }): Output {
+export function createConsoleOutput(): Output {
   const { stdout, stderr } = process;
   return {
     result: (text) => void stdout.write(`${text}\n`),
     info: (text) => void stderr.write(`${text}\n`),
-    detail: (text) => void (options.verbose && stderr.write(`${text}\n`)),
     progress(text) {
       if (!stderr.isTTY) return plainProgress(text, (line) => stderr.write(line));
       // discardStdin: false keeps Ctrl+C a plain SIGINT, so Puppeteer closes the browser on it.

@@ -72,7 +72,9 @@ export async function currentToken(effects: Effects, settings: Settings): Promis
 
 /** Runs `task` holding the profile's lock; waiting for it counts against the same deadline. */
 export function locked<T>(effects: Effects, settings: Settings, deadline: number, task: () => Promise<T>): Promise<T> {
-  return withLock(settings.lockFile, { deadline, clock: effects.clock, what: `the browser profile ${settings.profileDir}` }, task);
+  const what = `the browser profile ${settings.profileDir}`;
+  const onWait = () => effects.output.info(`Waiting for another koa-oidc-sso run that is using ${what}…`);
+  return withLock(settings.lockFile, { deadline, clock: effects.clock, what, onWait }, task);
 }
 
 /** Fails fast, before any window opens, when the server is down or no browser is installed. */

@@ -79,7 +79,6 @@ export async function cliSandbox(
       const output: Output = {
         result: (text) => void (stdout += `${text}\n`),
         info: (text) => void (stderr += `${text}\n`),
-        detail: (text) => void (stderr += `${text}\n`),
         progress: (text) => ((stderr += `${text}\n`), { update() {}, succeed() {}, stop() {} }),
       };
       const host: CliHost = {

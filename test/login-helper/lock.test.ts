@@ -15,7 +15,7 @@ async function lockFile(t: { teardown(fn: () => Promise<void>): void }): Promise
 
 const options = (deadline = Date.now() + 60_000) => ({ deadline, clock: systemClock, what: 'the profile' });
 
-test('parallel runs take turns: the second task starts only after the first one ended', async (t) => {
+test('parallel runs take turns: the second one waits, and starts only after the first one ended', async (t) => {
   const file = await lockFile(t);
   const events: string[] = [];
   let releaseFirst = () => {};
@@ -25,17 +25,19 @@ test('parallel runs take turns: the second task starts only after the first one 
 
   const first = withLock(file, options(), async () => {
     events.push('first start');
+    t.is(await readFile(file, 'utf8'), String(process.pid));
     firstStarted();
     await firstHolds;
     events.push('first end');
   });
   await firstRunning;
-  const second = withLock(file, options(), async () => void events.push('second start'));
-  t.is(await readFile(file, 'utf8'), String(process.pid));
-  releaseFirst();
-  await Promise.all([first, second]);
+  const onWait = () => {
+    events.push('second waits');
+    releaseFirst();
+  };
+  await Promise.all([first, withLock(file, { ...options(), onWait }, async () => void events.push('second start'))]);
 
-  t.deepEqual(events, ['first start', 'first end', 'second start']);
+  t.deepEqual(events, ['first start', 'second waits', 'first end', 'second start']);
 });
 
 test('a lock left by a process that died is taken over', async (t) => {
