@@ -15,6 +15,13 @@ export function fakeIdToken(claims: Record<string, unknown>): string {
   return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
 }
 
+/** A temporary folder, removed at teardown. */
+export async function tempFolder(t: { teardown(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** Current fake time, in ms since the epoch: 2026-01-01. */
 export const NOW = Date.UTC(2026, 0, 1);
 
@@ -67,8 +74,7 @@ export async function cliSandbox(
   t: { teardown(fn: () => Promise<void>): void },
   effects: { launcher: BrowserLauncher; api: ServerApi; now?: number; env?: Record<string, string> },
 ): Promise<CliSandbox> {
-  const root = await mkdtemp(path.join(tmpdir(), 'login-cli-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const root = await tempFolder(t, 'login-cli-');
   const env = { XDG_CONFIG_HOME: path.join(root, 'config'), ...effects.env };
   const store = createTokenStore(path.join(env.XDG_CONFIG_HOME, 'koa-oidc-sso'));
   return {

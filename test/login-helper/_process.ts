@@ -1,8 +1,5 @@
 /** Helpers for the end-to-end tests: the CLI as a child process, and a first sign-in in a real profile. */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer';
 import { TEST_IDS, testIdSelector } from '../../shared/constants.ts';
@@ -10,14 +7,7 @@ import { chromiumArgs } from '../../login-helper/browser.ts';
 import type { CliRun } from './_fakes.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const CHROMIUM = '/usr/bin/chromium';
-
-/** A temporary folder removed at teardown. */
-export async function tempFolder(t: { teardown(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const CHROMIUM = '/usr/bin/chromium';
 
 /** Runs `node --import tsx login-helper/main.ts …args` with XDG_CONFIG_HOME=`configHome`; resolves when it exits. */
 export function runCliProcess(args: string[], configHome: string): Promise<CliRun> {

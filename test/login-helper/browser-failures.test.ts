@@ -8,7 +8,8 @@ import path from 'node:path';
 import test from 'ava';
 import { TEST_IDS } from '../../shared/constants.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
-import { runCliProcess, tempFolder } from './_process.ts';
+import { tempFolder } from './_fakes.ts';
+import { runCliProcess } from './_process.ts';
 
 const PAGES: Record<string, string> = {
   // The page closes its own window, as a person closing it would (a window with one history entry may close itself).

@@ -10,8 +10,8 @@ import test from 'ava';
 import { createTokenStore } from '../../login-helper/token-cache.ts';
 import { startDevServer, type TestServer } from '../helpers/server.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
-import { fakeIdToken } from './_fakes.ts';
-import { firstSignIn, runCliProcess, tempFolder } from './_process.ts';
+import { fakeIdToken, tempFolder } from './_fakes.ts';
+import { firstSignIn, runCliProcess } from './_process.ts';
 
 const EMAIL = 'grace@example.com';
 let server: TestServer;

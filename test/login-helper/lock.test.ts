@@ -1,16 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { systemClock } from '../../login-helper/clock.ts';
 import { isLoginError } from '../../login-helper/errors.ts';
 import { withLock } from '../../login-helper/lock.ts';
+import { tempFolder } from './_fakes.ts';
 
 async function lockFile(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'lock-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return path.join(dir, 'profile.lock');
+  return path.join(await tempFolder(t, 'lock-'), 'profile.lock');
 }
 
 const options = (deadline = Date.now() + 60_000) => ({ deadline, clock: systemClock, what: 'the profile' });

@@ -1,15 +1,12 @@
-import { chmod, link, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, link, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import type { Clock } from '../../login-helper/clock.ts';
 import { createTokenStore, idTokenExpiry, isFresh } from '../../login-helper/token-cache.ts';
-import { fakeIdToken } from './_fakes.ts';
+import { fakeIdToken, tempFolder } from './_fakes.ts';
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'token-cache-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return path.join(dir, 'koa-oidc-sso');
+  return path.join(await tempFolder(t, 'token-cache-'), 'koa-oidc-sso');
 }
 
 const frozenAt = (now: number): Clock => ({ now: () => now });
