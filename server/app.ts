@@ -4,14 +4,14 @@ import { ROUTES } from '../shared/constants.ts';
 import type { Config, OidcConfig } from './config.ts';
 import type { DevIdp } from './dev-idp/provider.ts';
 import type { Logger } from './logger.ts';
-import { authenticate } from './middleware/authenticate.ts';
+import { authenticate, BEARER_SCHEME } from './middleware/authenticate.ts';
 import { errorHandler } from './middleware/errors.ts';
 import { requestLog } from './middleware/request-log.ts';
+import { staticRoutes } from './middleware/static-routes.ts';
 import { createOidcClient } from './oidc/client.ts';
 import { createDiscovery } from './oidc/discovery.ts';
 import { createKeyStore } from './oidc/keys.ts';
 import { createTokenVerifier } from './oidc/verify.ts';
-import { PAGE_CSP } from './pages.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { tokenRoute, userRoutes } from './routes/user.ts';
@@ -30,6 +30,28 @@ export interface AppOptions {
   now?: () => number;
   /** Observes every request the server makes to the IdP for discovery or keys. */
   onIdpRequest?: (kind: 'discovery' | 'jwks', url: string) => void;
+}
+
+/** Routes that use the session even when the request carries a Bearer token. */
+const SESSION_ROUTES = new Set<string>([ROUTES.login, ROUTES.callback, ROUTES.logout, ROUTES.userToken]);
+
+/** API requests with a Bearer token need no session: skip reading, checking and writing the cookie. */
+function sessionUnlessBearer(session: Koa.Middleware): Koa.Middleware {
+  return (ctx, next) => {
+    const authorization = ctx.headers.authorization;
+    const bearer = authorization !== undefined && BEARER_SCHEME.test(authorization);
+    return bearer && !SESSION_ROUTES.has(ctx.path) ? next() : session(ctx, next);
+  };
+}
+
+/** nosniff on every response (pages add their CSP in sendPage); Secure cookies under an https PUBLIC_URL. */
+function securityHeaders(secureCookies: boolean): Koa.Middleware {
+  return (ctx, next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    // TLS may end at a proxy that TRUST_PROXY does not cover: the https PUBLIC_URL says cookies are Secure.
+    if (secureCookies) ctx.cookies.secure = true;
+    return next();
+  };
 }
 
 /** Builds the Koa application: the middleware stack reads top to bottom as a request meets it. */
@@ -62,24 +84,15 @@ export function createApp(options: AppOptions): Koa {
   app.on('error', (error) => logger.error({ err: error }, 'unhandled error'));
 
   app.use(requestLog(logger));
+  app.use(securityHeaders(secureCookies));
   app.use(errorHandler(logger));
   if (options.devIdp) app.use(mount(ROUTES.devIdp, options.devIdp.app));
-  app.use(async (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Content-Security-Policy', PAGE_CSP);
-    // TLS may end at a proxy that TRUST_PROXY does not cover: the https PUBLIC_URL says cookies are Secure.
-    if (secureCookies) ctx.cookies.secure = true;
-    await next();
-  });
-  app.use(sessionMiddleware(app, { secure: secureCookies }));
+  app.use(sessionUnlessBearer(sessionMiddleware(app, { secure: secureCookies })));
 
-  const publicRoutes = [
-    healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, now }),
-    authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now }),
-    tokenRoute(verifier),
-  ];
-  for (const router of publicRoutes) app.use(router.routes());
+  app.use(staticRoutes(healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, now })));
+  app.use(staticRoutes(authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now })));
+  app.use(staticRoutes(tokenRoute(verifier)));
   app.use(authenticate(verifier));
-  app.use(userRoutes().routes());
+  app.use(staticRoutes(userRoutes()));
   return app;
 }

@@ -20,6 +20,7 @@ export type ErrorCode =
   /** The identity provider is unreachable or answered something unusable. */
   | 'idp_unavailable'
   | 'not_found'
+  | 'method_not_allowed'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -32,6 +33,7 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_id_token: 502,
   idp_unavailable: 503,
   not_found: 404,
+  method_not_allowed: 405,
   internal: 500,
 };
 

@@ -1,4 +1,5 @@
 import escapeHtml from 'escape-html';
+import type { Context } from 'koa';
 import { ROUTES, TEST_IDS } from '../shared/constants.ts';
 
 /** No scripts, no external resources: these pages only show text (and the dev IdP's form). */
@@ -40,6 +41,13 @@ ${body}
 </body>
 </html>
 `.html;
+}
+
+/** Sends one of our pages, with the CSP that goes with them. */
+export function sendPage(ctx: Context, document: string): void {
+  ctx.type = 'html';
+  ctx.set('Content-Security-Policy', PAGE_CSP);
+  ctx.body = document;
 }
 
 export function loginSuccessPage(who: string): string {

@@ -4,7 +4,7 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { z } from 'zod';
-import { html, page, PAGE_CSP } from '../pages.ts';
+import { html, page, sendPage } from '../pages.ts';
 import { generateSigningKey } from './keys.ts';
 
 /** A client registered at the development IdP. */
@@ -119,22 +119,19 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
 
   const router = new Router();
   router.use(async (ctx, next) => {
-    ctx.set('Content-Security-Policy', PAGE_CSP);
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
   router.get('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    ctx.type = 'html';
-    ctx.body = signInPage(`${mountPath}/interaction/${details.uid}`);
+    sendPage(ctx, signInPage(`${mountPath}/interaction/${details.uid}`));
   });
   router.post('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const form = signInSchema.safeParse(await parseBody.form(ctx, { limit: '8kb' }));
     if (!form.success) {
       ctx.status = 400;
-      ctx.type = 'html';
-      ctx.body = signInPage(`${mountPath}/interaction/${details.uid}`, form.error.issues[0]?.message ?? 'Invalid form.');
+      sendPage(ctx, signInPage(`${mountPath}/interaction/${details.uid}`, form.error.issues[0]?.message ?? 'Invalid form.'));
       return;
     }
     if (form.data.name) names.set(form.data.email, form.data.name);

@@ -1,7 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import { SsoError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { loginErrorPage } from '../pages.ts';
+import { loginErrorPage, sendPage } from '../pages.ts';
 
 export const REALM = 'koa-oidc-sso';
 
@@ -57,8 +57,7 @@ export function errorHandler(logger: Logger): Middleware {
         ctx.set('WWW-Authenticate', challenge);
       }
       if (wantsHtml(ctx)) {
-        ctx.type = 'html';
-        ctx.body = loginErrorPage(TITLES[error.status] ?? 'Error', message);
+        sendPage(ctx, loginErrorPage(TITLES[error.status] ?? 'Error', message));
       } else {
         ctx.body = { error: error.code, error_description: message };
       }

@@ -86,6 +86,7 @@ function describeJwtError(error: unknown): string {
  */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const { discovery, keyStore, clientId, clockToleranceSec = 30, now = Date.now, cacheSize = 10_000 } = options;
+  // Keyed by the whole token: a tampered copy is another key. No TTL of its own: every hit checks exp.
   const verified = cacheSize > 0 ? new LRUCache<string, VerifiedToken>({ max: cacheSize }) : undefined;
 
   function allowedAlgorithms(advertised: readonly string[] | undefined): Algorithm[] {
@@ -98,9 +99,9 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     return allowed;
   }
 
-  /** exp and nbf against the clock, with the same tolerance as the full verification. */
+  /** A remembered token is good until its exp, never later (nbf with the usual tolerance). */
   function isWithinLifetime(claims: IdTokenClaims, nowSec: number): boolean {
-    return claims.exp > nowSec - clockToleranceSec && (claims.nbf === undefined || claims.nbf <= nowSec + clockToleranceSec);
+    return claims.exp > nowSec && (claims.nbf === undefined || claims.nbf <= nowSec + clockToleranceSec);
   }
 
   async function verifyFully(token: string, verifyOptions: VerifyOptions): Promise<VerifiedToken> {
@@ -148,8 +149,6 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   return {
     async verify(token, verifyOptions = {}) {
       if (token.length > MAX_TOKEN_LENGTH) throw invalid('The token is too large');
-      if (!JWS_COMPACT.test(token)) throw invalid('The token is not a signed JWT');
-
       const nowSec = Math.floor(now() / 1000);
       // A nonce check is a one-time sign-in step: always verified in full.
       if (verifyOptions.nonce === undefined && verified) {
@@ -160,9 +159,9 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
         }
       }
 
+      if (!JWS_COMPACT.test(token)) throw invalid('The token is not a signed JWT');
       const result = await verifyFully(token, verifyOptions);
-      const ttlMs = (result.claims.exp - nowSec) * 1000;
-      if (verified && ttlMs > 0) verified.set(token, result, { ttl: ttlMs });
+      if (verified && result.claims.exp > nowSec) verified.set(token, result);
       return result.claims;
     },
   };

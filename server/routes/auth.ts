@@ -6,7 +6,7 @@ import { SsoError } from '../errors.ts';
 import type { OidcClient, PendingLogin } from '../oidc/client.ts';
 import type { Discovery } from '../oidc/discovery.ts';
 import type { TokenVerifier } from '../oidc/verify.ts';
-import { loginSuccessPage, logoutPage } from '../pages.ts';
+import { loginSuccessPage, logoutPage, sendPage } from '../pages.ts';
 import { parseReturnTo } from './return-to.ts';
 
 /** How long a sign-in may take between /login and /callback. */
@@ -112,8 +112,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       ctx.redirect(login.returnTo);
       return;
     }
-    ctx.type = 'html';
-    ctx.body = loginSuccessPage(claims.email ?? claims.name ?? claims.sub);
+    sendPage(ctx, loginSuccessPage(claims.email ?? claims.name ?? claims.sub));
   });
 
   router.get(ROUTES.logout, noStore, async (ctx) => {
@@ -129,8 +128,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       ctx.redirect(endSession.href);
       return;
     }
-    ctx.type = 'html';
-    ctx.body = logoutPage();
+    sendPage(ctx, logoutPage());
   });
 
   return router;

@@ -42,7 +42,7 @@ test('a person signs in through the development IdP form in Chromium and sees th
   // The browser's session now reaches protected routes and hands out the token.
   const me = await page.goto(`${server.url}/user/me`);
   t.is(me?.status(), 200);
-  t.is(JSON.parse(await page.evaluate(() => document.body.innerText)).name, 'Chromium <User>');
+  t.is(JSON.parse(await page.$eval('body', (body) => body.textContent ?? '')).name, 'Chromium <User>');
   const token = await page.goto(`${server.url}/user/token`);
   t.regex(await token!.text(), /^[\w-]+\.[\w-]+\.[\w-]+$/);
 });
