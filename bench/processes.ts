@@ -1,20 +1,27 @@
 /**
- * The two servers the benchmark compares, each run as its own process (so its CPU and memory are
- * its own): `bare` is a plain Koa route returning a constant, `sso` is the project's server.
- * The parent talks to them over IPC: it receives { port }, and asks for { rss } stats.
+ * The servers the benchmark compares, each in its own process so that its CPU time and memory
+ * are its own: `bare` is a plain Koa route returning a constant, `sso` is the project's server
+ * (configured by the environment). The parent talks to them over IPC: it receives
+ * { type: 'ready', port } and asks for { type: 'stats' }.
  */
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { startServer } from '../server/start.ts';
 
 const role = process.argv[2];
 const send = (message: object) => process.send?.(message);
+const idpRequests = { discovery: 0, jwks: 0 };
 
 process.on('message', (message: { type?: string }) => {
   if (message.type === 'stats') {
-    // maxRSS is in kibibytes: the peak resident set since the process started.
     const cpu = process.cpuUsage();
-    send({ type: 'stats', rss: process.memoryUsage().rss, peakRss: process.resourceUsage().maxRSS * 1024, cpuMicros: cpu.user + cpu.system });
+    send({
+      type: 'stats',
+      rss: process.memoryUsage().rss,
+      // maxRSS is in kibibytes: the peak resident set since the process started.
+      peakRss: process.resourceUsage().maxRSS * 1024,
+      cpuMicros: cpu.user + cpu.system,
+      idpRequests,
+    });
   }
 });
 process.on('disconnect', () => process.exit(0));
@@ -27,7 +34,12 @@ if (role === 'bare') {
   });
   const server = app.listen(0, '127.0.0.1', () => send({ type: 'ready', port: (server.address() as AddressInfo).port }));
 } else if (role === 'sso') {
-  const server = await startServer({ env: { ...process.env, PORT: '0', HOST: '127.0.0.1' } });
+  // Imported here so that the bare process carries none of the server's modules.
+  const { startServer } = await import('../server/start.ts');
+  const server = await startServer({
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
+    onIdpRequest: (kind) => idpRequests[kind]++,
+  });
   send({ type: 'ready', port: Number(new URL(server.url).port) });
 } else {
   throw new Error(`unknown role ${role}`);

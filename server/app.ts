@@ -89,9 +89,13 @@ export function createApp(options: AppOptions): Koa {
   if (options.devIdp) app.use(mount(ROUTES.devIdp, options.devIdp.app));
   app.use(sessionUnlessBearer(sessionMiddleware(app, { secure: secureCookies })));
 
-  app.use(staticRoutes(healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, now })));
-  app.use(staticRoutes(authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now })));
-  app.use(staticRoutes(tokenRoute(verifier)));
+  app.use(
+    staticRoutes(
+      healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, now }),
+      authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now }),
+      tokenRoute(verifier),
+    ),
+  );
   app.use(authenticate(verifier));
   app.use(staticRoutes(userRoutes()));
   return app;

@@ -45,6 +45,13 @@ export interface TokenVerifier {
    * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
    */
   verify(token: string, options?: VerifyOptions): Promise<IdTokenClaims>;
+  /**
+   * The claims of a token this verifier already verified and that is still good (exp, nbf, key
+   * still published), synchronously; undefined otherwise, and then verify() decides.
+   */
+  remembered(token: string): IdTokenClaims | undefined;
+  /** How many verified tokens are remembered now (bounded by cacheSize). */
+  rememberedCount(): number;
 }
 
 export interface VerifierOptions {
@@ -146,22 +153,27 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     return { claims, key };
   }
 
+  function remembered(token: string): IdTokenClaims | undefined {
+    const hit = verified?.get(token);
+    if (!hit) return undefined;
+    if (isWithinLifetime(hit.claims, Math.floor(now() / 1000)) && keyStore.isCurrent(hit.key)) return hit.claims;
+    verified?.delete(token);
+    return undefined;
+  }
+
   return {
+    remembered,
+    rememberedCount: () => verified?.size ?? 0,
     async verify(token, verifyOptions = {}) {
       if (token.length > MAX_TOKEN_LENGTH) throw invalid('The token is too large');
-      const nowSec = Math.floor(now() / 1000);
       // A nonce check is a one-time sign-in step: always verified in full.
-      if (verifyOptions.nonce === undefined && verified) {
-        const hit = verified.get(token);
-        if (hit) {
-          if (isWithinLifetime(hit.claims, nowSec) && keyStore.isCurrent(hit.key)) return hit.claims;
-          verified.delete(token);
-        }
+      if (verifyOptions.nonce === undefined) {
+        const claims = remembered(token);
+        if (claims) return claims;
       }
-
       if (!JWS_COMPACT.test(token)) throw invalid('The token is not a signed JWT');
       const result = await verifyFully(token, verifyOptions);
-      if (verified && result.claims.exp > nowSec) verified.set(token, result);
+      if (verified && result.claims.exp > Math.floor(now() / 1000)) verified.set(token, result);
       return result.claims;
     },
   };
