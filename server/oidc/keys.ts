@@ -16,6 +16,8 @@ export interface KeyStore {
   isCurrent(key: VerificationKey): boolean;
   /** Fetches the key set if there is none yet (for readiness checks). */
   ready(): Promise<void>;
+  /** Resolves once no refresh is in flight, e.g. one started in the background. */
+  settled(): Promise<void>;
 }
 
 export interface KeyStoreOptions {
@@ -134,6 +136,9 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     },
     async ready() {
       if (!keys) await refresh();
+    },
+    async settled() {
+      await inFlight?.catch(() => {});
     },
   };
 }
