@@ -32,3 +32,13 @@ export async function startServerWithIdp(idp: TestIdp, env: Record<string, strin
   await idp.registerServer(server.url);
   return server;
 }
+
+/** A real IdP and the server signing in through it, both closed when the test ends. */
+export async function startIdpAndServer(t: { teardown(fn: () => Promise<void>): void }, env: Record<string, string> = {}) {
+  const { startIdp } = await import('./idp.ts');
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp, env);
+  t.teardown(() => server.close());
+  return { idp, server };
+}

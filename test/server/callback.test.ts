@@ -3,21 +3,14 @@ import { TEST_IDS } from '../../shared/constants.ts';
 import { callbackUrlFor, cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
 import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestIdp } from '../helpers/idp.ts';
-import { startServerWithIdp } from '../helpers/server.ts';
+import { startIdpAndServer, startServerWithIdp } from '../helpers/server.ts';
 
 const errorMarker = `data-testid="${TEST_IDS.loginError}"`;
 const html = { headers: { accept: 'text/html' } };
 
-async function setup(t: { teardown(fn: () => Promise<void>): void }) {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
-  return { idp, server };
-}
 
 test('a callback whose state does not match is refused and stores nothing', async (t) => {
-  const { server } = await setup(t);
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   const callback = await callbackUrlFor(server.url, 'eve@example.com', http);
   callback.searchParams.set('state', 'forged-state');
@@ -34,7 +27,7 @@ test('a callback whose state does not match is refused and stores nothing', asyn
 });
 
 test('a callback in another browser (no sign-in started there) is refused', async (t) => {
-  const { server } = await setup(t);
+  const { server } = await startIdpAndServer(t);
   const callback = await callbackUrlFor(server.url, 'eve@example.com', cookieClient().http);
   const otherBrowser = cookieClient().http;
   const response = await otherBrowser.get(callback, html);
@@ -44,7 +37,7 @@ test('a callback in another browser (no sign-in started there) is refused', asyn
 });
 
 test('a callback URL works once: replaying it is refused', async (t) => {
-  const { server } = await setup(t);
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
   const first = await http.get(callback, html);
@@ -56,7 +49,7 @@ test('a callback URL works once: replaying it is refused', async (t) => {
 });
 
 test('an iss parameter naming another provider is refused (RFC 9207 mix-up defence)', async (t) => {
-  const { server } = await setup(t);
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
   t.truthy(callback.searchParams.get('iss'), 'oidc-provider sends iss');
@@ -68,7 +61,7 @@ test('an iss parameter naming another provider is refused (RFC 9207 mix-up defen
 });
 
 test('an IdP error reply shows an escaped message on the error page', async (t) => {
-  const { server } = await setup(t);
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   const login = await http.get(`${server.url}/login`, { followRedirect: false });
   const state = new URL(login.headers.location ?? '').searchParams.get('state') ?? '';
@@ -88,7 +81,7 @@ test('an IdP error reply shows an escaped message on the error page', async (t) 
 });
 
 test('a callback without a code, or with repeated parameters, is a 400', async (t) => {
-  const { server } = await setup(t);
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
   const noCode = new URL(callback);
@@ -104,7 +97,7 @@ test('a callback without a code, or with repeated parameters, is a 400', async (
 });
 
 test('an authorization code the IdP refuses is a clear 400', async (t) => {
-  const { server } = await setup(t);
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
   callback.searchParams.set('code', 'not-a-real-code');
@@ -116,7 +109,7 @@ test('an authorization code the IdP refuses is a clear 400', async (t) => {
 const openRedirects = ['//evil.example.com', 'https://evil.example.com/', '/\\evil.example.com', 'evil.example.com', '/\r\nSet-Cookie:x=y', 'javascript:alert(1)'];
 
 test('return_to accepts same-origin relative paths only (no open redirect)', async (t) => {
-  const { server } = await setup(t);
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   for (const target of openRedirects) {
     const response = await http.get(`${server.url}/login`, { searchParams: { return_to: target }, followRedirect: false, ...html });

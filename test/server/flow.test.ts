@@ -1,16 +1,13 @@
 import test from 'ava';
 import { TEST_IDS } from '../../shared/constants.ts';
 import { cookieClient, signIn } from '../helpers/browserless-login.ts';
-import { startIdp, TEST_CLIENT_ID } from '../helpers/idp.ts';
-import { startServerWithIdp } from '../helpers/server.ts';
+import { TEST_CLIENT_ID } from '../helpers/idp.ts';
+import { startIdpAndServer } from '../helpers/server.ts';
 
 const marker = (testId: string) => `data-testid="${testId}"`;
 
 test('signs in through the IdP and serves the token, the email and the claims', async (t) => {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
+  const { idp, server } = await startIdpAndServer(t);
   const { http } = cookieClient();
 
   const callback = await signIn(server.url, 'Ada@Example.com', { http, name: 'Ada Lovelace' });
@@ -40,10 +37,7 @@ test('signs in through the IdP and serves the token, the email and the claims', 
 });
 
 test('sends state, nonce and an S256 PKCE challenge to the authorization endpoint', async (t) => {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
+  const { idp, server } = await startIdpAndServer(t);
   const { http } = cookieClient();
 
   const login = await http.get(`${server.url}/login`, { followRedirect: false });
@@ -68,10 +62,7 @@ test('sends state, nonce and an S256 PKCE challenge to the authorization endpoin
 });
 
 test('the session cookie is httpOnly, SameSite=Lax and signed', async (t) => {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
 
   const login = await http.get(`${server.url}/login`, { followRedirect: false });
@@ -85,10 +76,7 @@ test('the session cookie is httpOnly, SameSite=Lax and signed', async (t) => {
 });
 
 test('a signed-in browser reaches protected routes with its session cookie alone', async (t) => {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   await signIn(server.url, 'grace@example.com', { http });
 
@@ -98,10 +86,7 @@ test('a signed-in browser reaches protected routes with its session cookie alone
 });
 
 test('return_to brings the browser back to the page it came from', async (t) => {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
 
   const landed = await signIn(server.url, 'linus@example.com', { http, loginPath: '/login?return_to=%2Fuser%2Fme%3Fview%3Dfull' });
@@ -111,10 +96,7 @@ test('return_to brings the browser back to the page it came from', async (t) => 
 });
 
 test('a second sign-in with the same browser needs no form: the IdP remembers it', async (t) => {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   await signIn(server.url, 'barbara@example.com', { http });
 
@@ -125,10 +107,7 @@ test('a second sign-in with the same browser needs no form: the IdP remembers it
 });
 
 test('logout clears the session and ends the IdP session (RP-initiated logout)', async (t) => {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
+  const { idp, server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   await signIn(server.url, 'margaret@example.com', { http });
   const idToken = (await http.get(`${server.url}/user/token`)).body;
@@ -150,10 +129,7 @@ test('logout clears the session and ends the IdP session (RP-initiated logout)',
 });
 
 test('/user/token is 401 without a session, even with a valid Bearer token', async (t) => {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   await signIn(server.url, 'ken@example.com', { http });
   const idToken = (await http.get(`${server.url}/user/token`)).body;
@@ -165,10 +141,7 @@ test('/user/token is 401 without a session, even with a valid Bearer token', asy
 });
 
 test('health and readiness', async (t) => {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
+  const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
 
   const health = await http.get(`${server.url}/healthz`);

@@ -3,8 +3,8 @@ import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { generateSigningKey } from '../../server/dev-idp/keys.ts';
 import { cookieClient } from '../helpers/browserless-login.ts';
-import { startIdp, TEST_CLIENT_ID, type TestIdp } from '../helpers/idp.ts';
-import { startServerWithIdp, type TestServer } from '../helpers/server.ts';
+import { TEST_CLIENT_ID, type TestIdp } from '../helpers/idp.ts';
+import { startIdpAndServer, type TestServer } from '../helpers/server.ts';
 
 const http = cookieClient().http;
 const nowSec = () => Math.floor(Date.now() / 1000);
@@ -21,16 +21,9 @@ function withBearer(server: TestServer, token: string, path = '/user/id') {
 /** Base64url of a JSON value, for hand-made tokens. */
 const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-async function setup(t: { teardown(fn: () => Promise<void>): void }) {
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp);
-  t.teardown(() => server.close());
-  return { idp, server };
-}
 
 test('accepts a token signed by the IdP for this client', async (t) => {
-  const { idp, server } = await setup(t);
+  const { idp, server } = await startIdpAndServer(t);
   const response = await withBearer(server, idp.sign(claimsFor(idp)));
   t.is(response.statusCode, 200);
   t.is(response.body, 'mallory@example.com');
@@ -85,7 +78,7 @@ const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
 
 for (const [what, makeToken, description] of rejected) {
   test(`rejects ${what} with 401 invalid_token`, async (t) => {
-    const { idp, server } = await setup(t);
+    const { idp, server } = await startIdpAndServer(t);
     const response = await withBearer(server, makeToken(idp));
     t.is(response.statusCode, 401);
     const challenge = response.headers['www-authenticate'] ?? '';
@@ -97,7 +90,7 @@ for (const [what, makeToken, description] of rejected) {
 }
 
 test('rejects an ES256 token when the IdP only advertises RS256', async (t) => {
-  const { idp, server } = await setup(t);
+  const { idp, server } = await startIdpAndServer(t);
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const token = jwt.sign(claimsFor(idp), privateKey, { algorithm: 'ES256', keyid: 'key-1' });
   const response = await withBearer(server, token);
@@ -106,7 +99,7 @@ test('rejects an ES256 token when the IdP only advertises RS256', async (t) => {
 });
 
 test('malformed Authorization headers are a 401, never a 500', async (t) => {
-  const { server } = await setup(t);
+  const { server } = await startIdpAndServer(t);
   for (const header of ['Bearer', 'Bearer ', 'Bearer a b', 'Bearer !!!', 'Bearer\ttoken', 'Bearer a.b', 'Bearer ...']) {
     const response = await http.get(`${server.url}/user/id`, { headers: { authorization: header } });
     t.is(response.statusCode, 401, header);
@@ -122,7 +115,7 @@ test('malformed Authorization headers are a 401, never a 500', async (t) => {
 });
 
 test('no token at all: 401 with a challenge and no error attribute', async (t) => {
-  const { server } = await setup(t);
+  const { server } = await startIdpAndServer(t);
   for (const path of ['/user/id', '/user/me', '/anything/else']) {
     const response = await http.get(`${server.url}${path}`);
     t.is(response.statusCode, 401, path);
@@ -132,14 +125,14 @@ test('no token at all: 401 with a challenge and no error attribute', async (t) =
 });
 
 test('an authenticated request for an unknown route is a 404', async (t) => {
-  const { idp, server } = await setup(t);
+  const { idp, server } = await startIdpAndServer(t);
   const response = await withBearer(server, idp.sign(claimsFor(idp)), '/no/such/route');
   t.is(response.statusCode, 404);
   t.is(JSON.parse(response.body).error, 'not_found');
 });
 
 test('key rotation: a new kid is fetched once; a key removed from the JWKS stops working, cached or not', async (t) => {
-  const { idp, server } = await setup(t);
+  const { idp, server } = await startIdpAndServer(t);
   const oldKey = idp.signingKeys[0]!;
   const oldToken = idp.sign(claimsFor(idp));
   t.is((await withBearer(server, oldToken)).statusCode, 200);
@@ -164,7 +157,7 @@ test('key rotation: a new kid is fetched once; a key removed from the JWKS stops
 });
 
 test('a flood of tokens with random kids makes only a few JWKS requests', async (t) => {
-  const { idp, server } = await setup(t);
+  const { idp, server } = await startIdpAndServer(t);
   const statuses = [];
   for (let i = 0; i < 40; i++) {
     const key = { ...(idp.signingKeys[0] as Record<string, unknown>), kid: randomBytes(8).toString('hex') };
