@@ -6,6 +6,8 @@ import { describeHttpFailure, idpHttp } from '../http.ts';
 /** One signing key of the provider, parsed once per JWKS fetch. */
 export interface VerificationKey {
   readonly kid: string | undefined;
+  /** The JWK's `alg`, when the provider declares one: the only algorithm this key may verify. */
+  readonly alg: string | undefined;
   readonly keyObject: KeyObject;
 }
 
@@ -70,7 +72,11 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     const parsed = new Map<string | undefined, VerificationKey>();
     for (const signingKey of signingKeys) {
       const kid = signingKey.kid ?? undefined;
-      parsed.set(kid, Object.freeze({ kid, keyObject: createPublicKey(signingKey.getPublicKey()) }));
+      try {
+        parsed.set(kid, Object.freeze({ kid, alg: signingKey.alg ?? undefined, keyObject: createPublicKey(signingKey.getPublicKey()) }));
+      } catch {
+        // A key this platform cannot load is skipped, as jwks-rsa skips JWKs it cannot import.
+      }
     }
     return parsed;
   }

@@ -122,6 +122,9 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       throw invalid(`The token's algorithm ${JSON.stringify(header.data.alg)} is not accepted (allowed: ${algorithms.join(', ')})`);
     }
     const key = await keyStore.get(header.data.kid);
+    if (key.alg !== undefined && key.alg !== header.data.alg) {
+      throw invalid(`The token's algorithm ${header.data.alg} is not the one its key is published for (${key.alg})`);
+    }
 
     let payload: unknown;
     try {

@@ -72,6 +72,11 @@ const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
     /signature/,
   ],
   ['a token naming a kid the IdP does not publish', (idp) => idp.sign(claimsFor(idp), { key: generateSigningKey('no-such-kid') }), /does not publish/],
+  [
+    'a PS256 token when the IdP only advertises RS256',
+    (idp) => idp.sign(claimsFor(idp), { algorithm: 'PS256' }),
+    /"PS256" is not accepted/,
+  ],
   ['a token whose parts are not JSON', () => 'bm90IGpzb24.bm90IGpzb24.c2lnbmF0dXJl', /not a signed JWT/],
   ['a token of 10,000 characters', () => 'a'.repeat(5000) + '.' + 'b'.repeat(4999), /too large/],
 ];

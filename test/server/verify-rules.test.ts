@@ -1,0 +1,93 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import test from 'ava';
+import jwt from 'jsonwebtoken';
+import { generateSigningKey } from '../../server/dev-idp/keys.ts';
+import { SsoError } from '../../server/errors.ts';
+import { createDiscovery } from '../../server/oidc/discovery.ts';
+import { createKeyStore } from '../../server/oidc/keys.ts';
+import { createTokenVerifier } from '../../server/oidc/verify.ts';
+import { startFakeHttp } from '../helpers/fake-http.ts';
+
+/**
+ * Rules that oidc-provider never puts to the test because it is well-behaved: a provider whose
+ * metadata and keys are served as given, standing in for the many IdPs out there.
+ */
+async function providerServing(t: { teardown(fn: () => Promise<void>): void }, metadata: Record<string, unknown>, jwks: object[]) {
+  const server = await startFakeHttp((request, response) => {
+    response.setHeader('content-type', 'application/json');
+    if (request.url === '/jwks') return response.end(JSON.stringify({ keys: jwks }));
+    response.end(JSON.stringify({ ...metadata, issuer: `http://${request.headers.host}`, jwks_uri: `http://${request.headers.host}/jwks` }));
+  });
+  t.teardown(() => server.close());
+  const discovery = createDiscovery({ url: new URL(`${server.url}/.well-known/openid-configuration`) });
+  const keyStore = createKeyStore({ jwksUri: async () => (await discovery.get()).jwks_uri });
+  return { issuer: server.url, verifier: createTokenVerifier({ discovery, keyStore, clientId: 'client' }) };
+}
+
+const endpoints = { authorization_endpoint: 'http://127.0.0.1/auth', token_endpoint: 'http://127.0.0.1/token' };
+const publicJwk = (privateJwk: Record<string, unknown>) => ({
+  ...createPublicKey({ key: privateJwk as never, format: 'jwk' }).export({ format: 'jwk' }),
+  kid: privateJwk.kid,
+  ...(privateJwk.alg ? { alg: privateJwk.alg } : {}),
+  use: 'sig',
+});
+const claims = (issuer: string) => ({ iss: issuer, sub: 'u', aud: 'client', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 });
+const sign = (payload: object, key: Record<string, unknown>, algorithm: jwt.Algorithm) =>
+  jwt.sign(payload, createPrivateKey({ key: key as never, format: 'jwk' }), { algorithm, keyid: String(key.kid) });
+
+async function codeOf(promise: Promise<unknown>) {
+  try {
+    await promise;
+    return 'accepted';
+  } catch (error) {
+    return error instanceof SsoError ? `${error.code}: ${error.message}` : String(error);
+  }
+}
+
+test('a key published for RS256 does not verify a PS256 token, though the IdP allows PS256', async (t) => {
+  const key = generateSigningKey('rsa-1');
+  const { issuer, verifier } = await providerServing(t, { ...endpoints, id_token_signing_alg_values_supported: ['RS256', 'PS256'] }, [publicJwk(key)]);
+  t.is(await codeOf(verifier.verify(sign(claims(issuer), key, 'RS256'))), 'accepted');
+  t.regex(await codeOf(verifier.verify(sign(claims(issuer), key, 'PS256'))), /^invalid_token: .*published for \(RS256\)/);
+});
+
+test('a key without a declared alg verifies any allowed algorithm of its type', async (t) => {
+  const key = { ...generateSigningKey('rsa-2'), alg: undefined };
+  const { issuer, verifier } = await providerServing(t, { ...endpoints, id_token_signing_alg_values_supported: ['RS256', 'PS256'] }, [publicJwk(key)]);
+  t.is(await codeOf(verifier.verify(sign(claims(issuer), key, 'PS256'))), 'accepted');
+});
+
+test('HS256 advertised by the IdP is still never accepted', async (t) => {
+  const key = generateSigningKey('rsa-3');
+  const { issuer, verifier } = await providerServing(t, { ...endpoints, id_token_signing_alg_values_supported: ['HS256', 'RS256'] }, [publicJwk(key)]);
+  const hmac = jwt.sign(claims(issuer), 'client-secret', { algorithm: 'HS256', keyid: 'rsa-3' });
+  t.regex(await codeOf(verifier.verify(hmac)), /^invalid_token: .*"HS256" is not accepted/);
+});
+
+test('an IdP that only signs with algorithms this server does not accept is reported as such', async (t) => {
+  const key = generateSigningKey('rsa-4');
+  const { issuer, verifier } = await providerServing(t, { ...endpoints, id_token_signing_alg_values_supported: ['HS256', 'EdDSA'] }, [publicJwk(key)]);
+  t.regex(await codeOf(verifier.verify(sign(claims(issuer), key, 'RS256'))), /^idp_unavailable: The identity provider signs id_tokens with HS256, EdDSA/);
+});
+
+test('without a kid, the one published key is used; with several keys, a kid is required', async (t) => {
+  const key = generateSigningKey('only');
+  const { issuer, verifier } = await providerServing(t, endpoints, [{ ...publicJwk(key), kid: undefined }]);
+  const unnamed = jwt.sign(claims(issuer), createPrivateKey({ key: key as never, format: 'jwk' }), { algorithm: 'RS256' });
+  t.is(await codeOf(verifier.verify(unnamed)), 'accepted');
+
+  const first = generateSigningKey('a');
+  const second = generateSigningKey('b');
+  const several = await providerServing(t, endpoints, [publicJwk(first), publicJwk(second)]);
+  const anonymous = jwt.sign(claims(several.issuer), createPrivateKey({ key: first as never, format: 'jwk' }), { algorithm: 'RS256' });
+  t.regex(await codeOf(several.verifier.verify(anonymous)), /^invalid_token: The token names no key/);
+});
+
+test('ES256 tokens verify against an EC key when the IdP advertises ES256', async (t) => {
+  const { privateKey } = await import('node:crypto').then((crypto) => crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+  const key = { ...privateKey.export({ format: 'jwk' }), kid: 'ec-1', alg: 'ES256' };
+  const { issuer, verifier } = await providerServing(t, { ...endpoints, id_token_signing_alg_values_supported: ['ES256'] }, [publicJwk(key)]);
+  t.is(await codeOf(verifier.verify(sign(claims(issuer), key, 'ES256'))), 'accepted');
+  const rsa = generateSigningKey('ec-1');
+  t.regex(await codeOf(verifier.verify(sign(claims(issuer), rsa, 'RS256'))), /^invalid_token: .*"RS256" is not accepted/);
+});
