@@ -7,6 +7,20 @@ loadDotenv({ quiet: true });
 
 try {
   const server = await startServer({ env: process.env });
+  if (server.devIdp) {
+    process.stderr.write(
+      [
+        '',
+        '  ==================================================================',
+        `   DEVELOPMENT IdP at ${server.url}/idp: any email signs in, no password.`,
+        '   Set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET for a real one.',
+        `   Sign in: ${server.url}/login     From a terminal: npm run login`,
+        '  ==================================================================',
+        '',
+        '',
+      ].join('\n'),
+    );
+  }
   const stop = (signal: string) => {
     process.stderr.write(`koa-oidc-sso: ${signal} received, shutting down\n`);
     server.close().then(() => process.exit(0));
