@@ -13,6 +13,8 @@ export const DEV_CLIENT_ID = 'koa-oidc-sso-dev';
 export interface RunningServer {
   /** The server's public URL (PUBLIC_URL, or http://localhost:<port>). */
   url: string;
+  /** Where it listens, e.g. http://127.0.0.1:5000 (differs from url behind a proxy). */
+  address: string;
   /** Whether the embedded development IdP signs users in. */
   devIdp: boolean;
   /** Stops accepting connections and waits (at most a few seconds) for requests in flight. */
@@ -97,6 +99,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let closing: Promise<void> | undefined;
   return {
     url: publicUrl.origin,
+    address: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     devIdp: devIdp !== undefined,
     close() {
       closing ??= new Promise<void>((resolve) => {

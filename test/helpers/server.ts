@@ -1,4 +1,4 @@
-import { startServer, type RunningServer } from '../../server/start.ts';
+import { startServer, type RunningServer, type StartOptions } from '../../server/start.ts';
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestIdp } from './idp.ts';
 
 export const TEST_SESSION_KEY = 'test-session-key-0123456789abcdef0123456789';
@@ -10,9 +10,9 @@ export interface TestServer extends RunningServer {
 
 const quiet = { PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', LOG_LEVEL: 'silent', SESSION_KEYS: TEST_SESSION_KEY };
 
-async function start(env: Record<string, string>): Promise<TestServer> {
+async function start(env: Record<string, string>, options: Pick<StartOptions, 'logger'> = {}): Promise<TestServer> {
   const idpRequests: TestServer['idpRequests'] = [];
-  const server = await startServer({ env: { ...quiet, ...env }, onIdpRequest: (kind, url) => idpRequests.push({ kind, url }) });
+  const server = await startServer({ env: { ...quiet, ...env }, ...options, onIdpRequest: (kind, url) => idpRequests.push({ kind, url }) });
   return Object.assign(server, { idpRequests });
 }
 
@@ -22,13 +22,16 @@ export function startDevServer(env: Record<string, string> = {}): Promise<TestSe
 }
 
 /** The server signing in through the given IdP, on an ephemeral port; the IdP learns its redirect URI. */
-export async function startServerWithIdp(idp: TestIdp, env: Record<string, string> = {}): Promise<TestServer> {
-  const server = await start({
-    OIDC_ISSUER: idp.issuer,
-    OIDC_CLIENT_ID: TEST_CLIENT_ID,
-    OIDC_CLIENT_SECRET: TEST_CLIENT_SECRET,
-    ...env,
-  });
+export async function startServerWithIdp(idp: TestIdp, env: Record<string, string> = {}, options: Pick<StartOptions, 'logger'> = {}): Promise<TestServer> {
+  const server = await start(
+    {
+      OIDC_ISSUER: idp.issuer,
+      OIDC_CLIENT_ID: TEST_CLIENT_ID,
+      OIDC_CLIENT_SECRET: TEST_CLIENT_SECRET,
+      ...env,
+    },
+    options,
+  );
   await idp.registerServer(server.url);
   return server;
 }

@@ -150,3 +150,19 @@ test('health and readiness', async (t) => {
   t.is(ready.statusCode, 200);
   t.deepEqual(JSON.parse(ready.body), { status: 'ready' });
 });
+
+test('an https PUBLIC_URL makes the session cookie Secure; TRUST_PROXY honours X-Forwarded-Proto', async (t) => {
+  const { server } = await startIdpAndServer(t, { PUBLIC_URL: 'https://sso.example.com', TRUST_PROXY: 'true' });
+  const { http } = cookieClient();
+  const login = await http.get(`${server.address}/login`, { followRedirect: false, headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'sso.example.com' } });
+  t.is(login.statusCode, 302);
+  t.is(new URL(login.headers.location ?? '').searchParams.get('redirect_uri'), 'https://sso.example.com/callback');
+  const session = (login.headers['set-cookie'] ?? []).find((cookie) => cookie.startsWith('koa-oidc-sso='));
+  t.regex(session ?? '', /; secure/i);
+
+  // Behind a proxy that TRUST_PROXY does not cover, the https PUBLIC_URL still makes the cookie Secure.
+  const { server: untrusting } = await startIdpAndServer(t, { PUBLIC_URL: 'https://sso.example.com' });
+  const plain = await http.get(`${untrusting.address}/login`, { followRedirect: false });
+  t.is(plain.statusCode, 302);
+  t.regex((plain.headers['set-cookie'] ?? []).find((cookie) => cookie.startsWith('koa-oidc-sso=')) ?? '', /; secure/i);
+});
