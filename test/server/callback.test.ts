@@ -106,7 +106,7 @@ test('an authorization code the IdP refuses is a clear 400', async (t) => {
   t.regex(response.body, /refused the sign-in \(invalid_grant/);
 });
 
-const openRedirects = ['//evil.example.com', 'https://evil.example.com/', '/\\evil.example.com', 'evil.example.com', '/\r\nSet-Cookie:x=y', 'javascript:alert(1)'];
+const openRedirects = ['//evil.example.com', 'https://evil.example.com/', '/\\evil.example.com', 'evil.example.com', '/\r\nSet-Cookie:x=y', 'javascript:alert(1)', '/..//evil.example.com', '/%2e%2e//evil.example.com'];
 
 test('return_to accepts same-origin relative paths only (no open redirect)', async (t) => {
   const { server } = await startIdpAndServer(t);
