@@ -8,12 +8,42 @@ const SESSION_MAX_AGE_MS = 12 * 60 * 60_000;
 /** What the session cookie holds: the id_token after sign-in, the one-time values during it. */
 export interface SessionData {
   idToken?: string;
-  login?: PendingLogin;
+  /** Sign-ins started in this browser and not finished yet (several tabs), oldest first. */
+  logins?: PendingLogin[];
+}
+
+/** At most this many sign-ins wait for their callback at once; older ones are dropped. */
+export const MAX_PENDING_LOGINS = 3;
+
+/**
+ * Browsers drop cookies over 4096 bytes. The cookie carries the session as base64 JSON (4/3 of
+ * its length) plus koa-session's expiry fields and the cookie's name and attributes.
+ */
+export const MAX_SESSION_JSON_LENGTH = 2850;
+
+/** Whether this session still fits in one cookie. */
+export function fitsInCookie(session: SessionData): boolean {
+  return JSON.stringify(session).length <= MAX_SESSION_JSON_LENGTH;
+}
+
+/**
+ * The session to store: the given one, minus the oldest pending sign-ins while it would not fit.
+ * @returns undefined when it does not fit even without them.
+ */
+export function fitted(session: SessionData): SessionData | undefined {
+  const logins = [...(session.logins ?? [])].slice(-MAX_PENDING_LOGINS);
+  for (;;) {
+    const candidate: SessionData = { ...session, logins };
+    if (logins.length === 0) delete candidate.logins;
+    if (fitsInCookie(candidate)) return candidate;
+    if (logins.length === 0) return undefined;
+    logins.shift();
+  }
 }
 
 declare module 'koa' {
   interface DefaultContext {
-    session: (SessionData & { [key: string]: unknown }) | null;
+    session: SessionData | null;
   }
 }
 

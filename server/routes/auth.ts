@@ -7,12 +7,11 @@ import type { OidcClient, PendingLogin } from '../oidc/client.ts';
 import type { Discovery } from '../oidc/discovery.ts';
 import type { TokenVerifier } from '../oidc/verify.ts';
 import { loginSuccessPage, logoutPage, sendPage } from '../pages.ts';
+import { fitted } from '../session.ts';
 import { parseReturnTo } from './return-to.ts';
 
 /** How long a sign-in may take between /login and /callback. */
 const LOGIN_TIMEOUT_MS = 15 * 60_000;
-/** Browsers drop cookies over 4096 bytes; the session cookie carries the id_token base64-encoded. */
-const MAX_ID_TOKEN_LENGTH = 2800;
 const MAX_PARAM_LENGTH = 4096;
 
 export interface AuthRoutesOptions {
@@ -28,9 +27,8 @@ export interface AuthRoutesOptions {
 function queryParam(ctx: Context, name: string): string | undefined {
   const value = ctx.query[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length > MAX_PARAM_LENGTH) {
-    throw new SsoError('invalid_request', `The ${name} parameter must appear once`);
-  }
+  if (typeof value !== 'string') throw new SsoError('invalid_request', `The ${name} parameter must appear once`);
+  if (value.length > MAX_PARAM_LENGTH) throw new SsoError('invalid_request', `The ${name} parameter is too long`);
   return value;
 }
 
@@ -40,18 +38,19 @@ function sameSecret(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** The sign-in this browser started, checked against the callback (RFC 6749 10.12, RFC 9700 4.7). */
-function checkState(pending: PendingLogin | undefined, state: string | undefined, now: number): PendingLogin {
-  if (!pending) {
+/**
+ * The sign-in this browser started that the callback's state names (RFC 6749 10.12, RFC 9700 4.7).
+ * A reply with an unknown state leaves the pending sign-ins alone, so a forged reply cannot cancel one.
+ */
+function pendingLoginFor(logins: PendingLogin[], state: string | undefined): PendingLogin {
+  if (logins.length === 0) {
     throw new SsoError('login_state_mismatch', 'This sign-in was not started in this browser, or it was already completed. Please start again.');
   }
-  if (!state || !sameSecret(state, pending.state)) {
-    throw new SsoError('login_state_mismatch', 'This sign-in reply does not match the sign-in this browser started (state mismatch). Please start again.');
+  const login = state === undefined ? undefined : logins.find((candidate) => sameSecret(candidate.state, state));
+  if (!login) {
+    throw new SsoError('login_state_mismatch', 'This sign-in reply does not match a sign-in this browser started (state mismatch). Please start again.');
   }
-  if (now - pending.startedAt > LOGIN_TIMEOUT_MS) {
-    throw new SsoError('login_state_mismatch', 'The sign-in took too long. Please start again.');
-  }
-  return pending;
+  return login;
 }
 
 /** GET /login, /callback and /logout: the authorization-code flow and RP-initiated logout. */
@@ -67,21 +66,21 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   router.get(ROUTES.login, noStore, async (ctx) => {
     const returnTo = parseReturnTo(ctx.query.return_to, publicUrl.origin);
     const { authorizationUrl, pending } = await oidc.startLogin(returnTo);
-    if (ctx.session) ctx.session.login = pending;
+    if (ctx.session) {
+      // A new sign-in replaces the signed-in token; other tabs' sign-ins in progress are kept.
+      const inProgress = (ctx.session.logins ?? []).filter((login) => now() - login.startedAt < LOGIN_TIMEOUT_MS);
+      ctx.session = fitted({ logins: [...inProgress, pending] }) ?? { logins: [pending] };
+    }
     ctx.redirect(authorizationUrl);
   });
 
   router.get(ROUTES.callback, noStore, async (ctx) => {
-    // The one-time values are used up by this request, whatever its outcome.
-    const pending = ctx.session?.login;
-    if (ctx.session) delete ctx.session.login;
-
-    const idpError = queryParam(ctx, 'error');
-    if (idpError !== undefined) {
-      const description = queryParam(ctx, 'error_description');
-      throw new SsoError('idp_error_reply', `The identity provider did not sign you in: ${idpError}${description ? ` (${description})` : ''}`);
-    }
-    const login = checkState(pending, queryParam(ctx, 'state'), now());
+    const logins = ctx.session?.logins ?? [];
+    const login = pendingLoginFor(logins, queryParam(ctx, 'state'));
+    // Its one-time values are used up by this reply, whatever its outcome.
+    const others = logins.filter((candidate) => candidate !== login);
+    ctx.session = others.length > 0 ? { logins: others } : null;
+    if (now() - login.startedAt > LOGIN_TIMEOUT_MS) throw new SsoError('login_state_mismatch', 'The sign-in took too long. Please start again.');
 
     // RFC 9207: the iss parameter, where the provider sends it, names the provider we asked (mix-up defence).
     const document = await discovery.get();
@@ -89,11 +88,17 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     if ((iss !== undefined || document.authorization_response_iss_parameter_supported) && iss !== document.issuer) {
       throw new SsoError('login_state_mismatch', 'The sign-in reply comes from another identity provider (iss mismatch)');
     }
+    const idpError = queryParam(ctx, 'error');
+    if (idpError !== undefined) {
+      const description = queryParam(ctx, 'error_description');
+      throw new SsoError('idp_error_reply', `The identity provider did not sign you in: ${idpError}${description ? ` (${description})` : ''}`);
+    }
     const code = queryParam(ctx, 'code');
     if (!code) throw new SsoError('invalid_request', 'The sign-in reply has no authorization code');
 
     const idToken = await oidc.exchangeCode(code, login);
-    if (idToken.length > MAX_ID_TOKEN_LENGTH) {
+    const session = fitted({ idToken, logins: others });
+    if (!session) {
       throw new SsoError('invalid_id_token', `The identity provider's id_token (${idToken.length} bytes) is too large for a session cookie: request fewer claims (OIDC_SCOPES)`);
     }
     let claims;
@@ -106,7 +111,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       throw error;
     }
 
-    ctx.session = { idToken };
+    ctx.session = session;
     if (login.returnTo) {
       ctx.status = 303;
       ctx.redirect(login.returnTo);

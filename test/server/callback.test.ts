@@ -13,6 +13,7 @@ test('a callback whose state does not match is refused and stores nothing', asyn
   const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   const callback = await callbackUrlFor(server.url, 'eve@example.com', http);
+  const state = callback.searchParams.get('state') ?? '';
   callback.searchParams.set('state', 'forged-state');
 
   const response = await http.get(callback, html);
@@ -21,9 +22,31 @@ test('a callback whose state does not match is refused and stores nothing', asyn
   t.regex(response.body, /state mismatch/);
   t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
 
-  // The one-time values are gone: the genuine callback cannot be used afterwards either.
-  callback.searchParams.delete('state');
-  t.is((await http.get(callback, html)).statusCode, 400);
+  // A forged reply cannot cancel the sign-in: the genuine reply still completes it.
+  const genuine = await http.get(callback.href.replace('state=forged-state', `state=${encodeURIComponent(state)}`), html);
+  t.is(genuine.statusCode, 200);
+  t.true(genuine.body.includes(`data-testid="${TEST_IDS.loginSuccess}"`));
+});
+
+test('two sign-ins started in two tabs both complete', async (t) => {
+  const { server } = await startIdpAndServer(t);
+  const { http } = cookieClient();
+  const first = await callbackUrlFor(server.url, 'tabs@example.com', http);
+  const second = await callbackUrlFor(server.url, 'tabs@example.com', http);
+  t.not(first.searchParams.get('state'), second.searchParams.get('state'));
+  t.is((await http.get(first, html)).statusCode, 200);
+  t.is((await http.get(second, html)).statusCode, 200);
+  t.is((await http.get(`${server.url}/user/id`)).body, 'tabs@example.com');
+});
+
+test('an IdP error reply with a state this browser did not send is refused without showing its text', async (t) => {
+  const { server } = await startIdpAndServer(t);
+  const { http } = cookieClient();
+  await http.get(`${server.url}/login`, { followRedirect: false });
+  const response = await http.get(`${server.url}/callback?error=access_denied&error_description=Call+support+at+555&state=forged`, html);
+  t.is(response.statusCode, 400);
+  t.regex(response.body, /state mismatch/);
+  t.false(response.body.includes('Call support'));
 });
 
 test('a callback in another browser (no sign-in started there) is refused', async (t) => {
@@ -61,7 +84,7 @@ test('an iss parameter naming another provider is refused (RFC 9207 mix-up defen
 });
 
 test('an IdP error reply shows an escaped message on the error page', async (t) => {
-  const { server } = await startIdpAndServer(t);
+  const { idp, server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   const login = await http.get(`${server.url}/login`, { followRedirect: false });
   const state = new URL(login.headers.location ?? '').searchParams.get('state') ?? '';
@@ -69,6 +92,7 @@ test('an IdP error reply shows an escaped message on the error page', async (t) 
   callback.searchParams.set('error', 'access_denied');
   callback.searchParams.set('error_description', '<script>alert("owned")</script>');
   callback.searchParams.set('state', state);
+  callback.searchParams.set('iss', idp.issuer);
 
   const response = await http.get(callback, html);
   t.is(response.statusCode, 400);
