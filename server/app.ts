@@ -76,6 +76,7 @@ export function createApp(options: AppOptions): Koa {
     clientSecret: identityProvider.clientSecret,
     redirectUri: new URL(ROUTES.callback, publicUrl).href,
     scopes: config.scopes,
+    tokenEndpointAuthMethod: identityProvider.tokenEndpointAuthMethod,
     now,
   });
   const secureCookies = publicUrl.protocol === 'https:';

@@ -24,7 +24,11 @@ export interface OidcConfig {
   readonly expectedIssuer: string | undefined;
   readonly clientId: string;
   readonly clientSecret: string;
+  /** How the client authenticates at the token endpoint; undefined = chosen from discovery. */
+  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod | undefined;
 }
+
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post';
 
 /** A configuration value that is missing or wrong; the message names the variable. */
 export class ConfigError extends Error {
@@ -62,6 +66,9 @@ const envSchema = z.object({
   OIDC_WELL_KNOWN_URL: httpUrl.optional(),
   OIDC_CLIENT_ID: nonBlank.optional(),
   OIDC_CLIENT_SECRET: nonBlank.optional(),
+  OIDC_TOKEN_ENDPOINT_AUTH_METHOD: z
+    .enum(['client_secret_basic', 'client_secret_post'], { error: 'must be client_secret_basic or client_secret_post' })
+    .optional(),
   OIDC_SCOPES: z
     .string()
     .default('openid profile email')
@@ -87,6 +94,10 @@ function withoutEmpty(env: Record<string, string | undefined>): Record<string, s
   );
 }
 
+function isLoopback(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+}
+
 function discoveryUrlFor(issuer: URL): URL {
   const url = new URL(issuer);
   url.pathname = url.pathname.replace(/\/$/, '') + WELL_KNOWN_PATH;
@@ -110,6 +121,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (production && !vars.SESSION_KEYS) {
     throw new ConfigError('SESSION_KEYS is required when NODE_ENV=production (comma-separated, 32+ characters each)');
   }
+  if (production) {
+    // Production sends the client secret to the IdP and sets session cookies: both need TLS.
+    for (const [variable, url] of [['OIDC_ISSUER', vars.OIDC_ISSUER], ['OIDC_WELL_KNOWN_URL', vars.OIDC_WELL_KNOWN_URL], ['PUBLIC_URL', vars.PUBLIC_URL]] as const) {
+      if (url && url.protocol !== 'https:' && !isLoopback(url)) {
+        throw new ConfigError(`${variable}: must be an https URL when NODE_ENV=production (http is allowed for localhost only)`);
+      }
+    }
+  }
   if (vars.OIDC_ISSUER && vars.OIDC_WELL_KNOWN_URL) {
     throw new ConfigError('OIDC_ISSUER and OIDC_WELL_KNOWN_URL are both set: set only one of them');
   }
@@ -125,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       expectedIssuer: vars.OIDC_ISSUER ? env.OIDC_ISSUER?.trim() : undefined,
       clientId: vars.OIDC_CLIENT_ID,
       clientSecret: vars.OIDC_CLIENT_SECRET,
+      tokenEndpointAuthMethod: vars.OIDC_TOKEN_ENDPOINT_AUTH_METHOD,
     });
   } else if (production) {
     throw new ConfigError(

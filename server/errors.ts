@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'invalid_id_token'
   /** The identity provider is unreachable or answered something unusable. */
   | 'idp_unavailable'
+  /** The IdP says the token's email is not verified: it identifies nobody. */
+  | 'email_not_verified'
   | 'not_found'
   | 'method_not_allowed'
   | 'internal';
@@ -32,6 +34,7 @@ const STATUS: Record<ErrorCode, number> = {
   code_exchange_refused: 400,
   invalid_id_token: 502,
   idp_unavailable: 503,
+  email_not_verified: 403,
   not_found: 404,
   method_not_allowed: 405,
   internal: 500,

@@ -34,8 +34,8 @@ try {
     process.exit(2);
   }
   const listenError = error as NodeJS.ErrnoException;
-  if (listenError?.code === 'EADDRINUSE' || listenError?.code === 'EACCES') {
-    process.stderr.write(`koa-oidc-sso: cannot listen: ${listenError.message}\n`);
+  if (['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(listenError?.code ?? '')) {
+    process.stderr.write(`koa-oidc-sso: cannot listen (check HOST and PORT): ${listenError.message}\n`);
     process.exit(1);
   }
   throw error;

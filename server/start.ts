@@ -80,6 +80,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       expectedIssuer: issuer,
       clientId: DEV_CLIENT_ID,
       clientSecret,
+      tokenEndpointAuthMethod: undefined,
     };
     logger.warn(`DEVELOPMENT IdP: no OIDC_ISSUER set, so ${issuer} signs in anybody with any email. Never use it in production.`);
   }

@@ -27,6 +27,8 @@ export interface OidcClientOptions {
   clientSecret: string;
   redirectUri: string;
   scopes: readonly string[];
+  /** Overrides the choice from discovery (an IdP may accept only the method the client was registered with). */
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | undefined;
   now?: () => number;
 }
 
@@ -47,8 +49,12 @@ const tokenResponseSchema = z.object({
 
 const oauthErrorSchema = z.object({ error: z.string(), error_description: z.string().optional() });
 
-/** Client authentication at the token endpoint, from what the provider supports (Discovery 3). */
-function authorizationMethod(document: DiscoveryDocument): 'header' | 'body' {
+/**
+ * Client authentication at the token endpoint: the configured method, else from what the provider
+ * supports (Discovery 3; client_secret_basic is the default of RFC 6749 2.3.1 and OIDC Registration).
+ */
+function authorizationMethod(document: DiscoveryDocument, configured: OidcClientOptions['tokenEndpointAuthMethod']): 'header' | 'body' {
+  if (configured) return configured === 'client_secret_post' ? 'body' : 'header';
   const supported = document.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
   return supported.includes('client_secret_basic') || !supported.includes('client_secret_post') ? 'header' : 'body';
 }
@@ -113,7 +119,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
         client: new AuthorizationCode({
           client: { id: clientId, secret: clientSecret },
           auth: { tokenHost: token.host, tokenPath: token.path, authorizeHost: authorize.host, authorizePath: authorize.path },
-          options: { authorizationMethod: authorizationMethod(document), bodyFormat: 'form' },
+          options: { authorizationMethod: authorizationMethod(document, options.tokenEndpointAuthMethod), bodyFormat: 'form' },
           http: { timeout: IDP_REQUEST_TIMEOUT_MS, redirects: 0, maxBytes: 1024 * 1024 },
         }),
       };

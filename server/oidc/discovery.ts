@@ -4,17 +4,20 @@ import { describeHttpFailure, idpHttp } from '../http.ts';
 
 const endpoint = z.url({ protocol: /^https?$/ });
 
+/** Optional metadata: some providers send null for "not supported". */
+const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
+
 /** The parts of the OpenID Provider Metadata (OpenID Connect Discovery 3) this server uses. */
 const discoverySchema = z.object({
   issuer: endpoint,
   authorization_endpoint: endpoint,
   token_endpoint: endpoint,
   jwks_uri: endpoint,
-  end_session_endpoint: endpoint.optional(),
-  id_token_signing_alg_values_supported: z.array(z.string()).optional(),
-  token_endpoint_auth_methods_supported: z.array(z.string()).optional(),
-  code_challenge_methods_supported: z.array(z.string()).optional(),
-  authorization_response_iss_parameter_supported: z.boolean().optional(),
+  end_session_endpoint: optional(endpoint),
+  id_token_signing_alg_values_supported: optional(z.array(z.string())),
+  token_endpoint_auth_methods_supported: optional(z.array(z.string())),
+  code_challenge_methods_supported: optional(z.array(z.string())),
+  authorization_response_iss_parameter_supported: optional(z.boolean()),
 });
 
 export type DiscoveryDocument = Readonly<z.infer<typeof discoverySchema>>;

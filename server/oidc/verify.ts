@@ -14,7 +14,23 @@ type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 export const MAX_TOKEN_LENGTH = 8192;
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-const headerSchema = z.object({ alg: z.string(), kid: z.string().optional() });
+/** The JOSE header: no `crit` (RFC 7515 4.1.11: we understand no extension), and a JWT if typed at all. */
+const headerSchema = z.object({
+  alg: z.string(),
+  kid: z.string().optional(),
+  typ: z
+    .string()
+    .regex(/^(application\/)?jwt$/i, { error: 'is not JWT: this is another kind of token (an access or logout token?)' })
+    .optional(),
+  crit: z.never({ error: 'lists critical extensions this server does not understand' }).optional(),
+});
+
+/** Optional claims: IdPs send null for "none", and some send booleans as strings. */
+const optionalString = z.string().nullish().transform((value) => value ?? undefined);
+const optionalBoolean = z
+  .union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')])
+  .nullish()
+  .transform((value) => value ?? undefined);
 
 /** OpenID Connect Core 2: the claims an id_token must carry, with their types. */
 const claimsSchema = z
@@ -24,12 +40,14 @@ const claimsSchema = z
     aud: z.union([z.string(), z.array(z.string()).min(1)]),
     exp: z.number(),
     iat: z.number(),
-    nbf: z.number().optional(),
-    azp: z.string().optional(),
-    nonce: z.string().optional(),
-    email: z.string().optional(),
-    email_verified: z.boolean().optional(),
-    name: z.string().optional(),
+    nbf: z.number().nullish().transform((value) => value ?? undefined),
+    azp: optionalString,
+    nonce: optionalString,
+    email: optionalString,
+    email_verified: optionalBoolean,
+    name: optionalString,
+    // A back-channel logout token is signed by the same keys for the same audience: never a sign-in.
+    events: z.never({ error: 'marks a logout token, not an id_token' }).optional(),
   })
   .passthrough();
 
@@ -113,8 +131,12 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
 
   async function verifyFully(token: string, verifyOptions: VerifyOptions): Promise<VerifiedToken> {
     const decoded = jwt.decode(token, { complete: true });
-    const header = headerSchema.safeParse(decoded?.header);
-    if (!decoded || !header.success) throw invalid('The token is not a signed JWT');
+    if (!decoded) throw invalid('The token is not a signed JWT');
+    const header = headerSchema.safeParse(decoded.header);
+    if (!header.success) {
+      const issue = header.error.issues[0];
+      throw invalid(`The token's header ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is malformed'}`.replace(/\s+/g, ' '));
+    }
 
     const document = await discovery.get();
     const algorithms = allowedAlgorithms(document.id_token_signing_alg_values_supported);
@@ -137,13 +159,15 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
         ...(verifyOptions.nonce === undefined ? {} : { nonce: verifyOptions.nonce }),
       });
     } catch (error) {
-      throw invalid(describeJwtError(error), error);
+      // jsonwebtoken's messages quote expected values (the nonce): described, not passed on.
+      throw invalid(describeJwtError(error));
     }
 
     const parsed = claimsSchema.safeParse(payload);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw invalid(`The token's ${issue?.path.join('.') || 'claims'} claim is missing or malformed`);
+      const detail = issue?.code === 'invalid_type' && issue.expected === 'never' ? issue.message : 'is missing or malformed';
+      throw invalid(`The token's ${issue?.path.join('.') || 'claims'} claim ${detail}`);
     }
     const claims = parsed.data as IdTokenClaims;
     if (verifyOptions.nonce !== undefined && claims.nonce !== verifyOptions.nonce) {

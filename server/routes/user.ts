@@ -21,9 +21,14 @@ export function tokenRoute(verifier: TokenVerifier): Router {
 export function userRoutes(): Router {
   const router = new Router();
   router.get(ROUTES.userId, (ctx) => {
-    const email = ctx.state.user?.claims.email;
+    const claims = ctx.state.user?.claims;
+    const email = claims?.email;
     if (typeof email !== 'string' || !email) {
       throw new SsoError('not_found', 'The token has no email claim (is "email" among OIDC_SCOPES?)');
+    }
+    // Anybody can type an unverified address: it must not stand for who the user is.
+    if (claims?.email_verified === false) {
+      throw new SsoError('email_not_verified', 'The identity provider says this email address is not verified');
     }
     ctx.type = 'text/plain';
     ctx.body = email;

@@ -231,3 +231,4 @@ test('a token endpoint answering garbage is a 502 page and nothing is stored', a
   t.regex(response.body, /token endpoint answered HTTP 500/);
   t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
 });
+

@@ -57,6 +57,9 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   [{ ...idp, OIDC_WELL_KNOWN_URL: 'https://login.example.com/.well-known/openid-configuration' }, /both set/],
   [{ NODE_ENV: 'production', ...idp }, /^SESSION_KEYS is required when NODE_ENV=production/],
   [{ NODE_ENV: 'production', SESSION_KEYS: KEY }, /development IdP never runs in production/],
+  [{ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp, OIDC_ISSUER: 'http://login.example.com' }, /^OIDC_ISSUER: must be an https URL when NODE_ENV=production/],
+  [{ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp, PUBLIC_URL: 'http://sso.example.com' }, /^PUBLIC_URL: must be an https URL/],
+  [{ ...idp, OIDC_TOKEN_ENDPOINT_AUTH_METHOD: 'private_key_jwt' }, /^OIDC_TOKEN_ENDPOINT_AUTH_METHOD: must be client_secret_basic or client_secret_post/],
 ];
 
 for (const [env, message] of bad) {
@@ -67,7 +70,12 @@ for (const [env, message] of bad) {
   });
 }
 
-test('production with an IdP and session keys is accepted', (t) => {
-  const config = loadConfig({ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp });
-  t.true(config.production);
+test('production with an IdP and session keys is accepted; http only on loopback', (t) => {
+  t.true(loadConfig({ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp, PUBLIC_URL: 'https://sso.example.com' }).production);
+  t.true(loadConfig({ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp, OIDC_ISSUER: 'http://127.0.0.1:8080/realms/x' }).production);
+});
+
+test('OIDC_TOKEN_ENDPOINT_AUTH_METHOD overrides the choice from discovery', (t) => {
+  t.is(loadConfig({ ...idp, OIDC_TOKEN_ENDPOINT_AUTH_METHOD: 'client_secret_post' }).oidc?.tokenEndpointAuthMethod, 'client_secret_post');
+  t.is(loadConfig(idp).oidc?.tokenEndpointAuthMethod, undefined);
 });

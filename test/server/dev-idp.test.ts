@@ -82,6 +82,13 @@ test('a bad configuration stops the server with one clear line, no stack trace',
   t.is(stderr.trim(), 'koa-oidc-sso: configuration error: PORT: must be a port number');
 });
 
+test('an address the server cannot listen on is one clear line', async (t) => {
+  // 192.0.2.1 (TEST-NET-1, RFC 5737) is no address of this machine: binding fails at once, nothing is sent.
+  const { code, stderr } = await runServerMain({ HOST: '192.0.2.1', PORT: '0', SESSION_KEYS: TEST_SESSION_KEY });
+  t.is(code, 1);
+  t.regex(stderr.trim(), /^koa-oidc-sso: cannot listen \(check HOST and PORT\): listen EADDRNOTAVAIL: address not available 192\.0\.2\.1/);
+});
+
 test('the development IdP refuses to start when NODE_ENV=production', async (t) => {
   const { code, stderr } = await runServerMain({ NODE_ENV: 'production', SESSION_KEYS: TEST_SESSION_KEY });
   t.is(code, 2);

@@ -77,6 +77,14 @@ const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
     (idp) => idp.sign(claimsFor(idp), { algorithm: 'PS256' }),
     /"PS256" is not accepted/,
   ],
+  ['a token with a crit header (RFC 7515 4.1.11)', (idp) => idp.sign(claimsFor(idp), { header: { crit: ['urn:example:ext'], 'urn:example:ext': 1 } }), /crit lists critical extensions/],
+  ['a JWT access token (typ at+jwt)', (idp) => idp.sign(claimsFor(idp), { header: { typ: 'at+jwt' } }), /typ is not JWT/],
+  [
+    'a back-channel logout token',
+    (idp) => idp.sign(claimsFor(idp, { events: { 'http://schemas.openid.net/event/backchannel-logout': {} } }), { header: { typ: 'logout+jwt' } }),
+    /typ is not JWT/,
+  ],
+  ['a logout token without typ', (idp) => idp.sign(claimsFor(idp, { events: { 'http://schemas.openid.net/event/backchannel-logout': {} } })), /logout token/],
   ['a token whose parts are not JSON', () => 'bm90IGpzb24.bm90IGpzb24.c2lnbmF0dXJl', /not a signed JWT/],
   ['a token of 10,000 characters', () => 'a'.repeat(5000) + '.' + 'b'.repeat(4999), /too large/],
 ];
@@ -172,4 +180,21 @@ test('a flood of tokens with random kids makes only a few JWKS requests', async 
   const jwksFetches = server.idpRequests.filter((request) => request.kind === 'jwks').length;
   t.true(jwksFetches <= 6, `${jwksFetches} JWKS requests`);
   t.is(server.idpRequests.filter((request) => request.kind === 'discovery').length, 1);
+});
+
+test('typ JWT, string booleans and null optional claims are accepted', async (t) => {
+  const { idp, server } = await startIdpAndServer(t);
+  const token = idp.sign(claimsFor(idp, { email_verified: 'true', name: null, azp: null }), { header: { typ: 'JWT' } });
+  const response = await withBearer(server, token, '/user/me');
+  t.is(response.statusCode, 200, response.body);
+  t.is(JSON.parse(response.body).email_verified, true);
+});
+
+test('/user/id refuses an email the IdP says is not verified', async (t) => {
+  const { idp, server } = await startIdpAndServer(t);
+  const unverified = await withBearer(server, idp.sign(claimsFor(idp, { email_verified: false })));
+  t.is(unverified.statusCode, 403);
+  t.is(JSON.parse(unverified.body).error, 'email_not_verified');
+  const asString = await withBearer(server, idp.sign(claimsFor(idp, { email_verified: 'false' })));
+  t.is(asString.statusCode, 403);
 });
