@@ -169,7 +169,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const detail = issue?.code === 'invalid_type' && issue.expected === 'never' ? issue.message : 'is missing or malformed';
       throw invalid(`The token's ${issue?.path.join('.') || 'claims'} claim ${detail}`);
     }
-    const claims = parsed.data as IdTokenClaims;
+    // Shared by every request that presents this token while it is remembered: read-only.
+    const claims = Object.freeze(parsed.data) as IdTokenClaims;
     if (verifyOptions.nonce !== undefined && claims.nonce !== verifyOptions.nonce) {
       throw invalid('The token nonce does not match the sign-in request');
     }
