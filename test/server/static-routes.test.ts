@@ -1,0 +1,58 @@
+import Router from '@koa/router';
+import test from 'ava';
+import { got } from 'got';
+import Koa from 'koa';
+import { errorHandler } from '../../server/middleware/errors.ts';
+import { staticRoutes } from '../../server/middleware/static-routes.ts';
+import { createLogger } from '../../server/logger.ts';
+
+async function serve(t: { teardown(fn: () => void): void }, middleware: Koa.Middleware) {
+  const app = new Koa();
+  app.use(errorHandler(createLogger('silent')));
+  app.use(middleware);
+  app.use((ctx) => {
+    ctx.body = 'fell through';
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  t.teardown(() => server.close());
+  const { port } = server.address() as { port: number };
+  return got.extend({ prefixUrl: `http://127.0.0.1:${port}`, throwHttpErrors: false, retry: { limit: 0 } });
+}
+
+function router() {
+  const routes = new Router();
+  routes.get('/a', (ctx) => {
+    ctx.body = 'got a';
+  });
+  routes.post('/a', (ctx) => {
+    ctx.body = 'posted a';
+  });
+  return routes;
+}
+
+test('serves a router\'s static routes by path and method, HEAD included, and passes other paths on', async (t) => {
+  const http = await serve(t, staticRoutes(router()));
+  t.is((await http.get('a')).body, 'got a');
+  t.is((await http.post('a')).body, 'posted a');
+  const head = await http.head('a');
+  t.is(head.statusCode, 200);
+  t.is(head.body, '');
+  t.is((await http.get('elsewhere')).body, 'fell through');
+  t.is((await http.get('a/')).body, 'fell through', 'paths match exactly');
+});
+
+test('a method a route does not have is a 405 with Allow', async (t) => {
+  const http = await serve(t, staticRoutes(router()));
+  const response = await http.delete('a');
+  t.is(response.statusCode, 405);
+  t.is(response.headers.allow, 'HEAD, GET, POST');
+  t.is(JSON.parse(response.body).error, 'method_not_allowed');
+});
+
+test('refuses routes it cannot serve from a table: parameters, and the same route twice', (t) => {
+  const withParam = new Router();
+  withParam.get('/users/:id', () => {});
+  t.throws(() => staticRoutes(withParam), { message: /static paths only/ });
+  t.throws(() => staticRoutes(router(), router()), { message: /\/a is declared twice/ });
+});
