@@ -48,15 +48,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { port } = server.address() as AddressInfo;
   const publicUrl = config.publicUrl ?? new URL(`http://localhost:${port}`);
 
+  // Outside production SESSION_KEYS may be unset: a generated key, kept in a file, survives restarts.
+  const state = config.sessionKeys ? undefined : loadDevState();
+  if (state) logger.warn(`SESSION_KEYS is not set: using a development session key kept in ${devStatePath()}`);
+  const sessionKeys = config.sessionKeys ?? [state!.sessionKey];
+
   let identityProvider: OidcConfig | undefined = config.oidc;
-  let sessionKeys = config.sessionKeys;
   let devIdp: DevIdp | undefined;
   if (!identityProvider) {
-    const state = sessionKeys ? undefined : loadDevState();
-    if (!sessionKeys) {
-      logger.warn(`SESSION_KEYS is not set: using a development session key kept in ${devStatePath()}`);
-      sessionKeys = [state!.sessionKey];
-    }
     const issuer = new URL(ROUTES.devIdp, publicUrl).href;
     const clientSecret = state?.clientSecret ?? randomBytes(24).toString('base64url');
     // Loaded only when used: production never loads the development IdP's code.
@@ -73,7 +72,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ],
       ...(state ? { signingKeys: [state.signingKey] } : {}),
       trustProxy: config.trustProxy,
-      cookieKeys: sessionKeys!,
+      cookieKeys: sessionKeys,
     });
     identityProvider = {
       discoveryUrl: new URL(`${issuer}/.well-known/openid-configuration`),
@@ -90,7 +89,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     publicUrl,
     logger,
     identityProvider,
-    sessionKeys: sessionKeys!,
+    sessionKeys,
     ...(devIdp ? { devIdp } : {}),
     ...(options.onIdpRequest ? { onIdpRequest: options.onIdpRequest } : {}),
   });

@@ -117,3 +117,22 @@ test('without SESSION_KEYS, development keys are generated once, kept in a 0600 
   const file = path.join(dataHome, 'koa-oidc-sso', 'dev-server.json');
   t.is(statSync(file).mode & 0o777, 0o600);
 });
+
+test('a configured IdP without SESSION_KEYS outside production uses the kept development key', async (t) => {
+  const dataHome = mkdtempSync(path.join(tmpdir(), 'sso-dev-'));
+  const previous = process.env.XDG_DATA_HOME;
+  process.env.XDG_DATA_HOME = dataHome;
+  t.teardown(() => {
+    if (previous === undefined) delete process.env.XDG_DATA_HOME;
+    else process.env.XDG_DATA_HOME = previous;
+  });
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp, { SESSION_KEYS: '' });
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  const page = await signIn(server.url, 'keyless@example.com', { http });
+  t.is(page.statusCode, 200);
+  t.is((await http.get(`${server.url}/user/id`)).body, 'keyless@example.com');
+  t.is(statSync(path.join(dataHome, 'koa-oidc-sso', 'dev-server.json')).mode & 0o777, 0o600);
+});
