@@ -1,5 +1,5 @@
 import { startServer, type RunningServer, type StartOptions } from '../../server/start.ts';
-import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestIdp } from './idp.ts';
+import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestIdp } from './idp.ts';
 
 export const TEST_SESSION_KEY = 'test-session-key-0123456789abcdef0123456789';
 
@@ -38,7 +38,6 @@ export async function startServerWithIdp(idp: TestIdp, env: Record<string, strin
 
 /** A real IdP and the server signing in through it, both closed when the test ends. */
 export async function startIdpAndServer(t: { teardown(fn: () => Promise<void>): void }, env: Record<string, string> = {}) {
-  const { startIdp } = await import('./idp.ts');
   const idp = await startIdp();
   t.teardown(() => idp.close());
   const server = await startServerWithIdp(idp, env);
