@@ -71,7 +71,10 @@ test('a tampered copy of a remembered token is rejected', async (t) => {
   const error = await rejection(verifier.verify(`${header}.${forged}.${signature}`));
   t.is(error?.code, 'invalid_token');
   t.regex(error?.message ?? '', /signature/);
-  t.is((await verifier.verify(idToken)).email, 'alice@example.com');
+  // The copy ends in the same characters as the genuine token: its entry must survive the attempt.
+  t.is(verifier.remembered(`${header}.${forged}.${signature}`), undefined);
+  t.is(verifier.remembered(idToken)?.email, 'alice@example.com');
+  t.is(verifier.rememberedCount(), 1);
 });
 
 test('a remembered token stops working when its key leaves the JWKS at the next refresh', async (t) => {
