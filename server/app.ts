@@ -4,9 +4,8 @@ import { ROUTES } from '../shared/constants.ts';
 import type { Config, OidcConfig } from './config.ts';
 import type { DevIdp } from './dev-idp/provider.ts';
 import type { Logger } from './logger.ts';
-import { authenticate, BEARER_SCHEME } from './middleware/authenticate.ts';
-import { errorHandler } from './middleware/errors.ts';
-import { requestLog } from './middleware/request-log.ts';
+import { authenticate } from './middleware/authenticate.ts';
+import { requestFrame } from './middleware/frame.ts';
 import { staticRoutes } from './middleware/static-routes.ts';
 import { createOidcClient } from './oidc/client.ts';
 import { createDiscovery } from './oidc/discovery.ts';
@@ -30,28 +29,6 @@ export interface AppOptions {
   now?: () => number;
   /** Observes every request the server makes to the IdP for discovery or keys. */
   onIdpRequest?: (kind: 'discovery' | 'jwks', url: string) => void;
-}
-
-/** Routes that use the session even when the request carries a Bearer token. */
-const SESSION_ROUTES = new Set<string>([ROUTES.login, ROUTES.callback, ROUTES.logout, ROUTES.userToken]);
-
-/** API requests with a Bearer token need no session: skip reading, checking and writing the cookie. */
-function sessionUnlessBearer(session: Koa.Middleware): Koa.Middleware {
-  return (ctx, next) => {
-    const authorization = ctx.headers.authorization;
-    const bearer = authorization !== undefined && BEARER_SCHEME.test(authorization);
-    return bearer && !SESSION_ROUTES.has(ctx.path) ? next() : session(ctx, next);
-  };
-}
-
-/** nosniff on every response (pages add their CSP in sendPage); Secure cookies under an https PUBLIC_URL. */
-function securityHeaders(secureCookies: boolean): Koa.Middleware {
-  return (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    // TLS may end at a proxy that TRUST_PROXY does not cover: the https PUBLIC_URL says cookies are Secure.
-    if (secureCookies) ctx.cookies.secure = true;
-    return next();
-  };
 }
 
 /** Builds the Koa application: the middleware stack reads top to bottom as a request meets it. */
@@ -84,20 +61,23 @@ export function createApp(options: AppOptions): Koa {
   const app = new Koa({ proxy: config.trustProxy, keys: [...options.sessionKeys] });
   app.on('error', (error) => logger.error({ err: error }, 'unhandled error'));
 
-  app.use(requestLog(logger));
-  app.use(securityHeaders(secureCookies));
-  app.use(errorHandler(logger));
+  app.use(requestFrame(logger, { secureCookies }));
   if (options.devIdp) app.use(mount(ROUTES.devIdp, options.devIdp.app));
-  app.use(sessionUnlessBearer(sessionMiddleware(app, { secure: secureCookies })));
 
+  // The session cookie is read, checked and written only where it is used: the sign-in routes,
+  // /user/token, and requests that authenticate by session. Bearer API requests never touch it.
+  const session = sessionMiddleware(app, { secure: secureCookies });
   app.use(
     staticRoutes(
-      healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, now }),
-      authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now }),
-      tokenRoute(verifier),
+      [
+        healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, now }),
+        authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now }),
+        tokenRoute(verifier),
+      ],
+      { before: [session] },
     ),
   );
-  app.use(authenticate(verifier));
-  app.use(staticRoutes(userRoutes()));
+  app.use(authenticate(verifier, session));
+  app.use(staticRoutes([userRoutes()]));
   return app;
 }

@@ -17,7 +17,7 @@ declare module 'koa' {
 }
 
 /** An Authorization header of the Bearer scheme (any case), well-formed or not. */
-export const BEARER_SCHEME = /^Bearer(?:\s|$)/i;
+const BEARER_SCHEME = /^Bearer(?:\s|$)/i;
 /** RFC 6750 2.1: `Bearer`, one or more spaces, the token. */
 const BEARER_PREFIX = /^Bearer +/i;
 
@@ -38,22 +38,29 @@ export function bearerToken(ctx: Context): string | undefined {
 /**
  * Requires a valid id_token from `Authorization: Bearer` or, failing that, from the session,
  * verified exactly as at sign-in (minus the nonce); puts the claims on ctx.state.user.
- * The session cookie is not read at all when a Bearer token is present.
+ * A Bearer request never touches the session: `session` (the cookie middleware) runs only for
+ * requests without one, around the rest of the chain.
  */
-export function authenticate(verifier: TokenVerifier): Middleware {
-  return async (ctx, next) => {
+export function authenticate(verifier: TokenVerifier, session: Middleware): Middleware {
+  const authenticateBySession: Middleware = async (ctx, next) => {
+    const signedIn = await verifySession(ctx, verifier);
+    if (!signedIn) throw new SsoError('unauthenticated', 'Sign in first: send "Authorization: Bearer <id_token>" or sign in at /login');
+    ctx.state.user = { claims: signedIn.claims, source: 'session' };
+    return next();
+  };
+  return (ctx, next) => {
     const presented = bearerToken(ctx);
-    if (presented !== undefined) {
-      // Most requests carry a token verified moments ago: no promise to wait for then.
-      const claims = verifier.remembered(presented) ?? (await verifier.verify(presented));
-      ctx.state.user = { claims, source: 'bearer' };
+    if (presented === undefined) return session(ctx, () => authenticateBySession(ctx, next));
+    // Most requests carry a token verified moments ago: answered without waiting on a promise.
+    const remembered = verifier.remembered(presented);
+    if (remembered) {
+      ctx.state.user = { claims: remembered, source: 'bearer' };
       return next();
     }
-
-    const session = await verifySession(ctx, verifier);
-    if (!session) throw new SsoError('unauthenticated', 'Sign in first: send "Authorization: Bearer <id_token>" or sign in at /login');
-    ctx.state.user = { claims: session.claims, source: 'session' };
-    return next();
+    return verifier.verify(presented).then((claims) => {
+      ctx.state.user = { claims, source: 'bearer' };
+      return next();
+    });
   };
 }
 

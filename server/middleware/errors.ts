@@ -1,4 +1,4 @@
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import { SsoError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { loginErrorPage, sendPage } from '../pages.ts';
@@ -32,36 +32,37 @@ function wantsHtml(ctx: Context): boolean {
   return ctx.accepts('json', 'html') === 'html';
 }
 
+/** Koa leaves an unrouted request at 404 with no body: it gets the same error response as any other. */
+export function isUnrouted(ctx: Context): boolean {
+  return ctx.status === 404 && ctx.body === undefined;
+}
+
+export function notFound(ctx: Context): SsoError {
+  return new SsoError('not_found', `No route for ${ctx.method} ${ctx.path}`);
+}
+
 /**
  * The one place that turns errors into responses: JSON with RFC 6750 headers for API clients,
  * a page with the login-error marker for browsers. 5xx details are logged, never shown.
  */
-export function errorHandler(logger: Logger): Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new SsoError('not_found', `No route for ${ctx.method} ${ctx.path}`);
-    } catch (thrown) {
-      const error = toSsoError(thrown);
-      if (error.status >= 500) logger.error({ err: thrown, path: ctx.path }, error.message);
-      const message = error.expose ? error.message : 'Something went wrong on the server. Please try again later.';
+export function respondWithError(ctx: Context, thrown: unknown, logger: Logger): void {
+  const error = toSsoError(thrown);
+  if (error.status >= 500) logger.error({ err: thrown, path: ctx.path }, error.message);
+  const message = error.expose ? error.message : 'Something went wrong on the server. Please try again later.';
 
-      ctx.status = error.status;
-      ctx.set('Cache-Control', 'no-store');
-      if (error.status === 401) {
-        // RFC 6750 3.1: no error attribute when the request carried no token.
-        const challenge =
-          error.code === 'invalid_token'
-            ? `Bearer realm="${REALM}", error="invalid_token", error_description="${quotable(message)}"`
-            : `Bearer realm="${REALM}"`;
-        ctx.set('WWW-Authenticate', challenge);
-      }
-      if (wantsHtml(ctx)) {
-        sendPage(ctx, loginErrorPage(TITLES[error.status] ?? 'Error', message));
-      } else {
-        ctx.body = { error: error.code, error_description: message };
-      }
-    }
-  };
+  ctx.status = error.status;
+  ctx.set('Cache-Control', 'no-store');
+  if (error.status === 401) {
+    // RFC 6750 3.1: no error attribute when the request carried no token.
+    const challenge =
+      error.code === 'invalid_token'
+        ? `Bearer realm="${REALM}", error="invalid_token", error_description="${quotable(message)}"`
+        : `Bearer realm="${REALM}"`;
+    ctx.set('WWW-Authenticate', challenge);
+  }
+  if (wantsHtml(ctx)) {
+    sendPage(ctx, loginErrorPage(TITLES[error.status] ?? 'Error', message));
+  } else {
+    ctx.body = { error: error.code, error_description: message };
+  }
 }
-

@@ -3,6 +3,11 @@ import type { Middleware } from 'koa';
 import compose from 'koa-compose';
 import { SsoError } from '../errors.ts';
 
+export interface StaticRoutesOptions {
+  /** Middleware run before the handlers of these routes only (the session, for the routes that use it). */
+  before?: Middleware[];
+}
+
 /**
  * Serves routers' routes through a table built once: path -> method -> composed handlers.
  * Every route here has a static path, so one Map lookup replaces the router's per-request
@@ -10,14 +15,14 @@ import { SsoError } from '../errors.ts';
  * request (`npm run bench`). Requests for other paths pass straight on. The routes stay
  * declared with @koa/router, so another application can mount `router.routes()` as usual.
  */
-export function staticRoutes(...routers: Router[]): Middleware {
+export function staticRoutes(routers: Router[], options: StaticRoutesOptions = {}): Middleware {
   const table = new Map<string, Map<string, Middleware>>();
   for (const layer of routers.flatMap((router) => router.stack)) {
     if (typeof layer.path !== 'string' || /[:*(]/.test(layer.path) || layer.methods.length === 0) {
       throw new TypeError(`staticRoutes() takes routes with static paths only, not ${String(layer.path)}`);
     }
     const byMethod = table.get(layer.path) ?? new Map<string, Middleware>();
-    const handler = compose(layer.stack as unknown as Middleware[]);
+    const handler = compose([...(options.before ?? []), ...(layer.stack as unknown as Middleware[])]);
     for (const method of layer.methods) {
       if (byMethod.has(method)) throw new TypeError(`staticRoutes(): ${method} ${layer.path} is declared twice`);
       byMethod.set(method, handler);

@@ -2,13 +2,13 @@ import Router from '@koa/router';
 import test from 'ava';
 import { got } from 'got';
 import Koa from 'koa';
-import { errorHandler } from '../../server/middleware/errors.ts';
+import { requestFrame } from '../../server/middleware/frame.ts';
 import { staticRoutes } from '../../server/middleware/static-routes.ts';
 import { createLogger } from '../../server/logger.ts';
 
 async function serve(t: { teardown(fn: () => void): void }, middleware: Koa.Middleware) {
   const app = new Koa();
-  app.use(errorHandler(createLogger('silent')));
+  app.use(requestFrame(createLogger('silent'), { secureCookies: false }));
   app.use(middleware);
   app.use((ctx) => {
     ctx.body = 'fell through';
@@ -32,7 +32,7 @@ function router() {
 }
 
 test('serves a router\'s static routes by path and method, HEAD included, and passes other paths on', async (t) => {
-  const http = await serve(t, staticRoutes(router()));
+  const http = await serve(t, staticRoutes([router()]));
   t.is((await http.get('a')).body, 'got a');
   t.is((await http.post('a')).body, 'posted a');
   const head = await http.head('a');
@@ -43,7 +43,7 @@ test('serves a router\'s static routes by path and method, HEAD included, and pa
 });
 
 test('a method a route does not have is a 405 with Allow', async (t) => {
-  const http = await serve(t, staticRoutes(router()));
+  const http = await serve(t, staticRoutes([router()]));
   const response = await http.delete('a');
   t.is(response.statusCode, 405);
   t.is(response.headers.allow, 'HEAD, GET, POST');
@@ -53,6 +53,24 @@ test('a method a route does not have is a 405 with Allow', async (t) => {
 test('refuses routes it cannot serve from a table: parameters, and the same route twice', (t) => {
   const withParam = new Router();
   withParam.get('/users/:id', () => {});
-  t.throws(() => staticRoutes(withParam), { message: /static paths only/ });
-  t.throws(() => staticRoutes(router(), router()), { message: /\/a is declared twice/ });
+  t.throws(() => staticRoutes([withParam]), { message: /static paths only/ });
+  t.throws(() => staticRoutes([router(), router()]), { message: /\/a is declared twice/ });
+});
+
+test('middleware given as `before` runs ahead of these routes only', async (t) => {
+  const seen: string[] = [];
+  const http = await serve(
+    t,
+    staticRoutes([router()], {
+      before: [
+        (ctx, next) => {
+          seen.push(ctx.path);
+          return next();
+        },
+      ],
+    }),
+  );
+  t.is((await http.get('a')).body, 'got a');
+  t.is((await http.get('elsewhere')).body, 'fell through');
+  t.deepEqual(seen, ['/a']);
 });
