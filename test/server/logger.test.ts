@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { pino } from 'pino';
+import { batchingDestination } from '../../server/logger.ts';
+
+/** A stand-in for pino's stdout destination that records each write it is given. */
+function recordingOut() {
+  const writes: string[] = [];
+  return {
+    writes,
+    out: {
+      write: (text: string) => writes.push(text) > 0,
+      flush: (callback?: (error?: Error) => void) => callback?.(),
+      flushSync: () => {},
+    },
+  };
+}
+
+test('the lines of one event-loop turn reach stdout in one write, in order', async (t) => {
+  const { writes, out } = recordingOut();
+  const logger = pino({ base: undefined }, batchingDestination(out));
+  logger.info({ n: 1 }, 'first');
+  logger.warn({ n: 2 }, 'second');
+  t.deepEqual(writes, [], 'nothing is written during the turn');
+
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(writes.length, 1);
+  const lines = writes[0]!.trimEnd().split('\n').map((line) => JSON.parse(line));
+  t.deepEqual(
+    lines.map((line) => [line.msg, line.n, line.level]),
+    [
+      ['first', 1, 30],
+      ['second', 2, 40],
+    ],
+  );
+
+  logger.info('next turn');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(writes.length, 2);
+  t.regex(writes[1]!, /"msg":"next turn"/);
+});
+
+test('flush() writes the pending lines at once', (t) => {
+  const { writes, out } = recordingOut();
+  const logger = pino({ base: undefined }, batchingDestination(out));
+  logger.info('pending');
+  logger.flush();
+  t.is(writes.length, 1);
+  t.regex(writes[0]!, /"msg":"pending"/);
+});
+
+test('lines logged just before process.exit() are not lost', async (t) => {
+  const script = [
+    "import { createLogger } from './server/logger.ts';",
+    'const logger = createLogger("info");',
+    'for (let index = 0; index < 3; index++) logger.info({ index }, "before exit");',
+    'process.exit(0);',
+  ].join('\n');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
+    cwd: new URL('../..', import.meta.url),
+  });
+  const lines = stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+  t.deepEqual(
+    lines.map((line) => [line.msg, line.index]),
+    [
+      ['before exit', 0],
+      ['before exit', 1],
+      ['before exit', 2],
+    ],
+  );
+});
