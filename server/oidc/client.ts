@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { AuthorizationCode } from 'simple-oauth2';
+import type { AuthorizationCode } from 'simple-oauth2';
 import { z } from 'zod';
 import { SsoError } from '../errors.ts';
 import { IDP_REQUEST_TIMEOUT_MS } from '../http.ts';
@@ -112,6 +112,8 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
   async function client(): Promise<AuthorizationCode> {
     const document = await discovery.get();
     if (built?.document !== document) {
+      // Loaded at the first sign-in: a server that only answers Bearer API requests never needs it.
+      const { AuthorizationCode } = await import('simple-oauth2');
       const token = splitUrl(document.token_endpoint);
       const authorize = splitUrl(document.authorization_endpoint);
       built = {
