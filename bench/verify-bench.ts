@@ -3,7 +3,7 @@
  * GET /user/id with a valid RS256 Bearer token from a local OpenID provider, side by side in
  * interleaved rounds on 127.0.0.1. Every process it starts is stopped before it exits.
  *
- * BENCH_ROUNDS (default 5) and BENCH_SECONDS (default 4) set the length of the run.
+ * BENCH_ROUNDS (default 8) and BENCH_SECONDS (default 4) set the length of the run.
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,7 +11,7 @@ import os from 'node:os';
 import autocannon from 'autocannon';
 import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../test/helpers/idp.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = 50;
 

@@ -67,17 +67,21 @@ export function createApp(options: AppOptions): Koa {
   // The session cookie is read, checked and written only where it is used: the sign-in routes,
   // /user/token, and requests that authenticate by session. Bearer API requests never touch it.
   const session = sessionMiddleware(app, { secure: secureCookies });
+  const signedIn = authenticate(verifier, session);
   app.use(
     staticRoutes(
-      [
-        healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, now }),
-        authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now }),
-        tokenRoute(verifier),
-      ],
-      { before: [session] },
+      {
+        routers: [
+          healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, now }),
+          authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now }),
+          tokenRoute(verifier),
+        ],
+        before: [session],
+      },
+      { routers: [userRoutes()], before: [signedIn] },
     ),
   );
-  app.use(authenticate(verifier, session));
-  app.use(staticRoutes([userRoutes()]));
+  // Every other path needs a valid token too: 401 without one, then 404.
+  app.use(signedIn);
   return app;
 }

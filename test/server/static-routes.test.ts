@@ -32,7 +32,7 @@ function router() {
 }
 
 test('serves a router\'s static routes by path and method, HEAD included, and passes other paths on', async (t) => {
-  const http = await serve(t, staticRoutes([router()]));
+  const http = await serve(t, staticRoutes({ routers: [router()] }));
   t.is((await http.get('a')).body, 'got a');
   t.is((await http.post('a')).body, 'posted a');
   const head = await http.head('a');
@@ -43,7 +43,7 @@ test('serves a router\'s static routes by path and method, HEAD included, and pa
 });
 
 test('a method a route does not have is a 405 with Allow', async (t) => {
-  const http = await serve(t, staticRoutes([router()]));
+  const http = await serve(t, staticRoutes({ routers: [router()] }));
   const response = await http.delete('a');
   t.is(response.statusCode, 405);
   t.is(response.headers.allow, 'HEAD, GET, POST');
@@ -53,24 +53,33 @@ test('a method a route does not have is a 405 with Allow', async (t) => {
 test('refuses routes it cannot serve from a table: parameters, and the same route twice', (t) => {
   const withParam = new Router();
   withParam.get('/users/:id', () => {});
-  t.throws(() => staticRoutes([withParam]), { message: /static paths only/ });
-  t.throws(() => staticRoutes([router(), router()]), { message: /\/a is declared twice/ });
+  t.throws(() => staticRoutes({ routers: [withParam] }), { message: /static paths only/ });
+  t.throws(() => staticRoutes({ routers: [router()] }, { routers: [router()] }), { message: /\/a is declared twice/ });
 });
 
-test('middleware given as `before` runs ahead of these routes only', async (t) => {
+test("a group's `before` middleware runs ahead of that group's routes only", async (t) => {
   const seen: string[] = [];
+  const other = new Router();
+  other.get('/b', (ctx) => {
+    ctx.body = `got b after ${seen.join(', ')}`;
+  });
   const http = await serve(
     t,
-    staticRoutes([router()], {
-      before: [
-        (ctx, next) => {
-          seen.push(ctx.path);
-          return next();
-        },
-      ],
-    }),
+    staticRoutes(
+      { routers: [other] },
+      {
+        routers: [router()],
+        before: [
+          (ctx, next) => {
+            seen.push(ctx.path);
+            return next();
+          },
+        ],
+      },
+    ),
   );
   t.is((await http.get('a')).body, 'got a');
+  t.is((await http.get('b')).body, 'got b after /a');
   t.is((await http.get('elsewhere')).body, 'fell through');
   t.deepEqual(seen, ['/a']);
 });
