@@ -135,12 +135,13 @@ async function waitForMarker(browser: Browser, page: Page, request: SignInReques
 
 /**
  * Puppeteer's waits can fail on a closed page before the 'close' event
- * arrives: look for the closing among the causes (TargetCloseError is not in
- * Puppeteer's public exports, hence the name).
+ * arrives: look for the closing among the causes. TargetCloseError is not in
+ * Puppeteer's public exports, hence the name; a page whose main frame was
+ * detached by its closing fails with the assertion quoted here.
  */
 function causedByClosing(error: unknown): boolean {
   for (let current = error; current instanceof Error; current = current.cause) {
-    if (current.name === 'TargetCloseError') return true;
+    if (current.name === 'TargetCloseError' || current.message === 'Requesting main frame too early!') return true;
   }
   return false;
 }

@@ -72,7 +72,8 @@ async function runServerMain(env: Record<string, string>) {
   });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  const [code] = await once(child, 'exit');
+  // 'close', not 'exit': the exit can come before the last of stderr has been read.
+  const [code] = await once(child, 'close');
   return { code: code as number, stderr };
 }
 
