@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import onExit from 'on-exit-leak-free';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
@@ -17,15 +18,21 @@ export interface BatchingDestination extends DestinationStream {
  * (sync) or re-measures its whole pending buffer on every line (async), and either cost more
  * than the rest of the request's logging (`npm run bench`). Lines still pending at exit are written then.
  */
-export function batchingDestination(out: Pick<SonicBoom, 'write' | 'flush' | 'flushSync'>): BatchingDestination {
+export function batchingDestination(
+  out: Pick<SonicBoom, 'write' | 'flush' | 'flushSync'>,
+  writeNow: (text: string) => void = (text) => writeSync(1, text),
+): BatchingDestination {
   let pending: string[] = [];
   let scheduled = false;
-  const writePending = () => {
+  const takePending = () => {
     scheduled = false;
-    if (pending.length === 0) return;
     const text = pending.join('');
     pending = [];
-    out.write(text);
+    return text;
+  };
+  const writePending = () => {
+    const text = takePending();
+    if (text) out.write(text);
   };
   const destination: BatchingDestination = {
     write(line: string) {
@@ -39,9 +46,11 @@ export function batchingDestination(out: Pick<SonicBoom, 'write' | 'flush' | 'fl
       writePending();
       out.flush(callback);
     },
+    // At exit: what `out` holds first, then this turn's lines, both without waiting on the event loop.
     flushSync() {
-      writePending();
+      const text = takePending();
       out.flushSync();
+      if (text) writeNow(text);
     },
   };
   onExit.register(destination, (target) => target.flushSync());
@@ -53,6 +62,6 @@ export function batchingDestination(out: Pick<SonicBoom, 'write' | 'flush' | 'fl
  * logged by method, path and status only, and errors by our own messages, which never quote tokens.
  */
 export function createLogger(level: string): Logger {
-  // Synchronous, once per turn: nothing is in flight when the process exits. pino's destination stops logging on EPIPE.
-  return pino({ level, base: undefined }, batchingDestination(pino.destination({ dest: 1, sync: true })));
+  // Asynchronous: a stdout nobody reads must not stall the server. pino's destination stops logging on EPIPE.
+  return pino({ level, base: undefined }, batchingDestination(pino.destination({ dest: 1, sync: false })));
 }
