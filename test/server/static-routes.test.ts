@@ -83,3 +83,14 @@ test("a group's `before` middleware runs ahead of that group's routes only", asy
   t.is((await http.get('elsewhere')).body, 'fell through');
   t.deepEqual(seen, ['/a']);
 });
+
+test("a wrong method meets the path's `before` middleware ahead of the 405", async (t) => {
+  const refuse: Koa.Middleware = (ctx) => {
+    ctx.status = 401;
+    ctx.body = 'who are you?';
+  };
+  const http = await serve(t, staticRoutes({ routers: [router()], before: [refuse] }));
+  const response = await http.delete('a');
+  t.is(response.statusCode, 401);
+  t.is(response.headers.allow, undefined);
+});

@@ -137,6 +137,20 @@ test('no token at all: 401 with a challenge and no error attribute', async (t) =
   }
 });
 
+test('a wrong method on a protected route needs a token first: 401 without one, 405 with one', async (t) => {
+  const { idp, server } = await startIdpAndServer(t);
+  for (const method of ['POST', 'DELETE', 'OPTIONS'] as const) {
+    const anonymous = await http(`${server.url}/user/me`, { method });
+    t.is(anonymous.statusCode, 401, method);
+    t.is(anonymous.headers.allow, undefined, `${method}: no Allow before the token is checked`);
+    const forged = await http(`${server.url}/user/me`, { method, headers: { authorization: 'Bearer a.b.c' } });
+    t.is(forged.statusCode, 401, method);
+    const signedIn = await http(`${server.url}/user/me`, { method, headers: { authorization: `Bearer ${idp.sign(claimsFor(idp))}` } });
+    t.is(signedIn.statusCode, 405, method);
+    t.is(signedIn.headers.allow, 'HEAD, GET', method);
+  }
+});
+
 test('an authenticated request for an unknown route is a 404', async (t) => {
   const { idp, server } = await startIdpAndServer(t);
   const response = await withBearer(server, idp.sign(claimsFor(idp)), '/no/such/route');
