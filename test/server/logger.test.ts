@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { pino } from 'pino';
@@ -69,4 +69,35 @@ test('lines logged just before process.exit() are not lost', async (t) => {
       ['before exit', 2],
     ],
   );
+});
+
+test('a stdout nobody reads does not stall the process that logs to it', async (t) => {
+  // 20 MB of lines over 200 turns: far past what a pipe holds. Written synchronously, the first
+  // full pipe would block the event loop and "still running" would never come.
+  const script = [
+    "import { createLogger } from './server/logger.ts';",
+    'const logger = createLogger("info");',
+    'const padding = "x".repeat(1000);',
+    'for (let turn = 0; turn < 200; turn++) {',
+    '  for (let index = 0; index < 100; index++) logger.info({ turn, index, padding });',
+    '  await new Promise((resolve) => setImmediate(resolve));',
+    '}',
+    'process.stderr.write("still running\\n");',
+  ].join('\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
+    cwd: new URL('../..', import.meta.url),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // A stalled child is killed rather than left behind; its stderr then ends without the line.
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  child.stdout.pause();
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  for await (const chunk of child.stderr) {
+    stderr += chunk;
+    if (stderr.includes('\n')) break;
+  }
+  t.is(stderr, 'still running\n');
 });
