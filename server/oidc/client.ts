@@ -59,9 +59,14 @@ function authorizationMethod(document: DiscoveryDocument, configured: OidcClient
   return supported.includes('client_secret_basic') || !supported.includes('client_secret_post') ? 'header' : 'body';
 }
 
-function splitUrl(url: string): { host: string; path: string } {
+/**
+ * An endpoint as simple-oauth2 takes it: a host, and a path it resolves against that host. The
+ * path is the whole URL: a bare path starting with // would resolve to another host (the code
+ * and the client secret with it).
+ */
+function hostAndPath(url: string): { host: string; path: string } {
   const parsed = new URL(url);
-  return { host: parsed.origin, path: parsed.pathname + parsed.search };
+  return { host: parsed.origin, path: parsed.href };
 }
 
 interface WreckError {
@@ -114,8 +119,8 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     if (built?.document !== document) {
       // Loaded at the first sign-in: a server that only answers Bearer API requests never needs it.
       const { AuthorizationCode } = await import('simple-oauth2');
-      const token = splitUrl(document.token_endpoint);
-      const authorize = splitUrl(document.authorization_endpoint);
+      const token = hostAndPath(document.token_endpoint);
+      const authorize = hostAndPath(document.authorization_endpoint);
       built = {
         document,
         client: new AuthorizationCode({

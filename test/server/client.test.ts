@@ -5,12 +5,13 @@ import { createDiscovery } from '../../server/oidc/discovery.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
 
 interface TokenRequest {
+  url: string | undefined;
   authorization: string | undefined;
   body: URLSearchParams;
 }
 
 /** A token endpoint that records what the client sends, behind discovery metadata given by the test. */
-async function tokenEndpoint(t: { teardown(fn: () => Promise<void>): void }, methods: string[] | undefined) {
+async function tokenEndpoint(t: { teardown(fn: () => Promise<void>): void }, methods: string[] | undefined, paths = { authorize: '/authorize?tenant=a', token: '/token' }) {
   const received: TokenRequest[] = [];
   const server = await startFakeHttp(async (request: IncomingMessage, response) => {
     const base = `http://${request.headers.host}`;
@@ -19,8 +20,8 @@ async function tokenEndpoint(t: { teardown(fn: () => Promise<void>): void }, met
       response.end(
         JSON.stringify({
           issuer: base,
-          authorization_endpoint: `${base}/authorize?tenant=a`,
-          token_endpoint: `${base}/token`,
+          authorization_endpoint: `${base}${paths.authorize}`,
+          token_endpoint: `${base}${paths.token}`,
           jwks_uri: `${base}/jwks`,
           ...(methods ? { token_endpoint_auth_methods_supported: methods } : {}),
         }),
@@ -29,7 +30,7 @@ async function tokenEndpoint(t: { teardown(fn: () => Promise<void>): void }, met
     }
     let body = '';
     for await (const chunk of request) body += chunk;
-    received.push({ authorization: request.headers.authorization, body: new URLSearchParams(body) });
+    received.push({ url: request.url, authorization: request.headers.authorization, body: new URLSearchParams(body) });
     response.end(JSON.stringify({ access_token: 'at', token_type: 'bearer', id_token: 'h.p.s' }));
   });
   t.teardown(() => server.close());
@@ -79,4 +80,15 @@ test('client_secret_post when it is all the IdP supports, or when configured', a
   t.is(both.received[0]?.authorization, undefined);
   t.is(both.received[0]?.body.get('client_id'), 'my client');
   t.is(both.received[0]?.body.get('client_secret'), 's3cr:et');
+});
+
+test('endpoints whose path starts with // stay on the IdP\'s host', async (t) => {
+  // new URL('//realms/x/token', host) would name the host "realms": the code and the secret would go there.
+  const idp = await tokenEndpoint(t, undefined, { authorize: '//realms/x/auth', token: '//realms/x/token' });
+  const oidc = client(idp.url);
+  const { authorizationUrl, pending } = await oidc.startLogin(undefined);
+  t.is(new URL(authorizationUrl).origin, idp.url);
+  t.is(new URL(authorizationUrl).pathname, '//realms/x/auth');
+  t.is(await oidc.exchangeCode('the-code', pending), 'h.p.s');
+  t.is(idp.received[0]?.url, '//realms/x/token');
 });
