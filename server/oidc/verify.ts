@@ -48,6 +48,10 @@ const claimsSchema = z
     name: optionalString,
     // A back-channel logout token is signed by the same keys for the same audience: never a sign-in.
     events: z.never({ error: 'marks a logout token, not an id_token' }).optional(),
+    // Some IdPs sign their access tokens like id_tokens and say which is which only here
+    // (Keycloak's typ "ID" / "Bearer", Cognito's token_use "id" / "access").
+    typ: z.string().regex(/^id$/i, { error: 'marks another kind of token (an access token?), not an id_token' }).optional(),
+    token_use: z.literal('id', { error: 'marks another kind of token (an access token?), not an id_token' }).optional(),
   })
   .passthrough();
 
@@ -176,7 +180,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     const parsed = claimsSchema.safeParse(payload);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      const detail = issue?.code === 'invalid_type' && issue.expected === 'never' ? issue.message : 'is missing or malformed';
+      const detail = issue?.message.startsWith('marks ') ? issue.message : 'is missing or malformed';
       throw invalid(`The token's ${issue?.path.join('.') || 'claims'} claim ${detail}`);
     }
     // Shared by every request that presents this token while it is remembered: read-only.
@@ -184,10 +188,14 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     if (verifyOptions.nonce !== undefined && claims.nonce !== verifyOptions.nonce) {
       throw invalid('The token nonce does not match the sign-in request');
     }
-    // Core 3.1.3.7 points 4 and 5: several audiences need an azp, and an azp must be us.
+    // Core 3.1.3.7 points 3 to 5: an azp must be us, several audiences need one, and no audience
+    // but us is trusted (another audience could replay the token here, or we there).
     const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (audiences.length > 1 && claims.azp === undefined) throw invalid('The token has several audiences but no azp claim');
     if (claims.azp !== undefined && claims.azp !== clientId) throw invalid('The token was issued to another client (azp)');
+    if (audiences.length > 1 && claims.azp === undefined) throw invalid('The token has several audiences but no azp claim');
+    if (audiences.some((audience) => audience !== clientId)) throw invalid('The token is also issued to audiences this server does not trust (aud)');
+    // jsonwebtoken checks iat only against a maxAge: a token from the future means a broken clock or a forgery.
+    if (claims.iat > Math.floor(now() / 1000) + clockToleranceSec) throw invalid('The token was issued in the future (iat)');
     return { token, claims, key };
   }
 

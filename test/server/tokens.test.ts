@@ -85,6 +85,14 @@ const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
     /typ is not JWT/,
   ],
   ['a logout token without typ', (idp) => idp.sign(claimsFor(idp, { events: { 'http://schemas.openid.net/event/backchannel-logout': {} } })), /logout token/],
+  ['a token issued in the future', (idp) => idp.sign(claimsFor(idp, { iat: nowSec() + 3600 })), /issued in the future \(iat\)/],
+  [
+    'a token also issued to an audience this server does not trust',
+    (idp) => idp.sign(claimsFor(idp, { aud: [TEST_CLIENT_ID, 'another-api'], azp: TEST_CLIENT_ID })),
+    /audiences this server does not trust/,
+  ],
+  ['an access token marked by its typ claim (Keycloak)', (idp) => idp.sign(claimsFor(idp, { typ: 'Bearer' })), /typ claim marks another kind of token/],
+  ['an access token marked by its token_use claim (Cognito)', (idp) => idp.sign(claimsFor(idp, { token_use: 'access' })), /token_use claim marks another kind of token/],
   ['a token whose parts are not JSON', () => 'bm90IGpzb24.bm90IGpzb24.c2lnbmF0dXJl', /not a signed JWT/],
   ['a token of 10,000 characters', () => 'a'.repeat(5000) + '.' + 'b'.repeat(4999), /too large/],
 ];
@@ -196,9 +204,9 @@ test('a flood of tokens with random kids makes only a few JWKS requests', async 
   t.is(server.idpRequests.filter((request) => request.kind === 'discovery').length, 1);
 });
 
-test('typ JWT, string booleans and null optional claims are accepted', async (t) => {
+test('typ JWT, an id_token typ or token_use claim, string booleans and null optional claims are accepted', async (t) => {
   const { idp, server } = await startIdpAndServer(t);
-  const token = idp.sign(claimsFor(idp, { email_verified: 'true', name: null, azp: null }), { header: { typ: 'JWT' } });
+  const token = idp.sign(claimsFor(idp, { email_verified: 'true', name: null, azp: null, typ: 'ID', token_use: 'id' }), { header: { typ: 'JWT' } });
   const response = await withBearer(server, token, '/user/me');
   t.is(response.statusCode, 200, response.body);
   t.is(JSON.parse(response.body).email_verified, true);
