@@ -12,8 +12,11 @@ export interface VerificationKey {
 }
 
 export interface KeyStore {
-  /** The key a token names; an unknown kid refetches the JWKS (rate limited), so rotation works. */
-  get(kid: string | undefined): Promise<VerificationKey>;
+  /**
+   * The key a token's header names (kid) of the type its algorithm needs; an unknown kid refetches
+   * the JWKS (rate limited), so rotation works.
+   */
+  get(kid: string | undefined, alg: string): Promise<VerificationKey>;
   /** Whether the key is still published as of the last fetch (no request; a stale set is refreshed in the background). */
   isCurrent(key: VerificationKey): boolean;
   /** Fetches the key set if there is none yet (for readiness checks). */
@@ -35,6 +38,16 @@ export interface KeyStoreOptions {
   onRefreshError?: (error: SsoError) => void;
 }
 
+/** The curve of each ECDSA algorithm (RFC 7518 3.4), as Node names it. */
+const CURVE_OF: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+
+/** Whether a key is of the type an algorithm verifies with: RSA for RS and PS, EC on its curve for ES. */
+function fitsAlgorithm(key: VerificationKey, alg: string): boolean {
+  const { asymmetricKeyType, asymmetricKeyDetails } = key.keyObject;
+  if (/^(RS|PS)\d+$/.test(alg)) return asymmetricKeyType === 'rsa';
+  return asymmetricKeyType === 'ec' && asymmetricKeyDetails?.namedCurve === CURVE_OF[alg];
+}
+
 /**
  * The provider's JWKS, fetched and converted by jwks-rsa, held as parsed KeyObjects.
  *
@@ -48,12 +61,14 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     retryAfterMs = 30_000,
     now = Date.now,
   } = options;
-  let keys: Map<string | undefined, VerificationKey> | undefined;
+  // A list, not a map by kid: RFC 7517 4.5 lets keys of different types share a kid, or have none.
+  let keys: readonly VerificationKey[] | undefined;
+  let current = new Set<VerificationKey>();
   let refreshAt = 0;
   let inFlight: Promise<void> | undefined;
   const unknownKidRefetches: number[] = [];
 
-  async function fetchKeys(): Promise<Map<string | undefined, VerificationKey>> {
+  async function fetchKeys(): Promise<VerificationKey[]> {
     const jwksUri = await options.jwksUri();
     const client = jwksClient({
       jwksUri,
@@ -69,11 +84,12 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     } catch (error) {
       throw new SsoError('idp_unavailable', `The identity provider's signing keys at ${jwksUri} could not be loaded (${describeHttpFailure(error)})`, { cause: error });
     }
-    const parsed = new Map<string | undefined, VerificationKey>();
+    const parsed: VerificationKey[] = [];
     for (const signingKey of signingKeys) {
-      const kid = signingKey.kid ?? undefined;
+      // A key published for another purpose (an encryption alg such as RSA-OAEP) never verifies a signature.
+      if (signingKey.alg && !/^(RS|PS|ES)\d+$/.test(signingKey.alg)) continue;
       try {
-        parsed.set(kid, Object.freeze({ kid, alg: signingKey.alg ?? undefined, keyObject: createPublicKey(signingKey.getPublicKey()) }));
+        parsed.push(Object.freeze({ kid: signingKey.kid ?? undefined, alg: signingKey.alg ?? undefined, keyObject: createPublicKey(signingKey.getPublicKey()) }));
       } catch {
         // A key this platform cannot load is skipped, as jwks-rsa skips JWKs it cannot import.
       }
@@ -86,6 +102,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       .then(
         (fetched) => {
           keys = fetched;
+          current = new Set(fetched);
           refreshAt = now() + maxAgeMs;
         },
         (error: SsoError) => {
@@ -112,33 +129,34 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     return true;
   }
 
-  function lookup(kid: string | undefined): VerificationKey | undefined {
-    if (!keys) return undefined;
-    if (kid === undefined && keys.size === 1) return keys.values().next().value;
-    return keys.get(kid);
+  /** The keys of the type an algorithm needs, with the given kid (any kid, for a token that names none). */
+  function candidates(kid: string | undefined, alg: string): VerificationKey[] {
+    return (keys ?? []).filter((key) => (kid === undefined || key.kid === kid) && fitsAlgorithm(key, alg));
   }
 
   return {
-    async get(kid) {
+    async get(kid, alg) {
       if (!keys) await refresh();
-      let key = lookup(kid);
-      if (key) {
-        refreshInBackgroundIfStale();
-        return key;
-      }
-      if (kid === undefined) {
-        throw new SsoError('invalid_token', 'The token names no key (kid) and the identity provider publishes several');
-      }
-      if (inFlight || mayRefetchForUnknownKid()) {
+      let found = candidates(kid, alg);
+      if (found.length === 0 && kid !== undefined && (inFlight || mayRefetchForUnknownKid())) {
         await refresh();
-        key = lookup(kid);
+        found = candidates(kid, alg);
+      } else {
+        refreshInBackgroundIfStale();
       }
-      if (!key) throw new SsoError('invalid_token', 'The token is signed with a key the identity provider does not publish');
+      // A kid is only a hint (RFC 7515 4.1.4): one the set does not name may be its one key without a kid.
+      if (found.length === 0 && kid !== undefined) found = candidates(undefined, alg).filter((key) => key.kid === undefined);
+      if (found.length > 1) {
+        const naming = kid === undefined ? 'names no key (kid) and' : 'names a kid for which';
+        throw new SsoError('invalid_token', `The token ${naming} the identity provider publishes several ${alg} keys`);
+      }
+      const [key] = found;
+      if (!key) throw new SsoError('invalid_token', `The token is signed with a key the identity provider does not publish (no ${alg} key${kid === undefined ? '' : ' with its kid'})`);
       return key;
     },
     isCurrent(key) {
       refreshInBackgroundIfStale();
-      return keys?.get(key.kid) === key || (key.kid === undefined && lookup(undefined) === key);
+      return current.has(key);
     },
     async ready() {
       if (!keys) await refresh();

@@ -157,7 +157,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     if (!(algorithms as string[]).includes(header.data.alg)) {
       throw invalid(`The token's algorithm ${JSON.stringify(header.data.alg)} is not accepted (allowed: ${algorithms.join(', ')})`);
     }
-    const key = await keyStore.get(header.data.kid);
+    const key = await keyStore.get(header.data.kid, header.data.alg);
     if (key.alg !== undefined && key.alg !== header.data.alg) {
       throw invalid(`The token's algorithm ${header.data.alg} is not the one its key is published for (${key.alg})`);
     }

@@ -91,3 +91,32 @@ test('ES256 tokens verify against an EC key when the IdP advertises ES256', asyn
   const rsa = generateSigningKey('ec-1');
   t.regex(await codeOf(verifier.verify(sign(claims(issuer), rsa, 'RS256'))), /^invalid_token: .*"RS256" is not accepted/);
 });
+
+test('keys of different types may share a kid (RFC 7517 4.5): each token gets the key its algorithm needs', async (t) => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const rsa = generateSigningKey('shared');
+  const ec = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid: 'shared' };
+  const metadata = { ...endpoints, id_token_signing_alg_values_supported: ['RS256', 'ES256'] };
+  for (const order of [[rsa, ec], [ec, rsa]]) {
+    const { issuer, verifier } = await providerServing(t, metadata, order.map((key) => publicJwk(key)));
+    t.is(await codeOf(verifier.verify(sign(claims(issuer), rsa, 'RS256'))), 'accepted');
+    t.is(await codeOf(verifier.verify(sign(claims(issuer), ec, 'ES256'))), 'accepted');
+  }
+});
+
+test('a key published for encryption under the same kid does not stand in for the signing key', async (t) => {
+  const signing = generateSigningKey('k1');
+  const encryption = { ...publicJwk(generateSigningKey('k1')), alg: 'RSA-OAEP', use: undefined };
+  const { issuer, verifier } = await providerServing(t, endpoints, [publicJwk(signing), encryption]);
+  t.is(await codeOf(verifier.verify(sign(claims(issuer), signing, 'RS256'))), 'accepted');
+});
+
+test('a kid the key set does not name may still be its one key without a kid', async (t) => {
+  const key = generateSigningKey('named-by-the-token');
+  const { issuer, verifier } = await providerServing(t, endpoints, [{ ...publicJwk(key), kid: undefined }]);
+  t.is(await codeOf(verifier.verify(sign(claims(issuer), key, 'RS256'))), 'accepted');
+
+  const first = generateSigningKey('x');
+  const several = await providerServing(t, endpoints, [{ ...publicJwk(first), kid: undefined }, { ...publicJwk(generateSigningKey('y')), kid: undefined }]);
+  t.regex(await codeOf(several.verifier.verify(sign(claims(several.issuer), first, 'RS256'))), /^invalid_token: The token names a kid for which the identity provider publishes several RS256 keys/);
+});
