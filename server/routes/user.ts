@@ -32,10 +32,13 @@ export function userRoutes(): Router {
     if (typeof email !== 'string' || !email) {
       throw new SsoError('not_found', 'The token has no email claim (is "email" among OIDC_SCOPES?)');
     }
-    // Anybody can type an unverified address: it must not stand for who the user is.
+    // An address the IdP marks unverified must not stand for who the user is. Some IdPs never
+    // send email_verified (Entra ID): their addresses are taken as the IdP's word (README).
     if (claims?.email_verified === false) {
       throw new SsoError('email_not_verified', 'The identity provider says this email address is not verified');
     }
+    // Personal data, answered per token or session: no cache keeps it.
+    ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Type', TEXT_PLAIN);
     ctx.body = email;
   });

@@ -28,6 +28,7 @@ test('signs in through the IdP and serves the token, the email and the claims', 
   t.is(id.body, 'ada@example.com');
   t.is(id.headers['content-type'], 'text/plain; charset=utf-8');
   t.is(id.headers['x-content-type-options'], 'nosniff');
+  t.is(id.headers['cache-control'], 'no-store');
   const lowercaseScheme = await bare.get(`${server.url}/user/id`, { headers: { authorization: `bearer ${idToken}` } });
   t.is(lowercaseScheme.body, 'ada@example.com');
 
