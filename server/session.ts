@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import session from 'koa-session';
+import { z } from 'zod';
 import type { PendingLogin } from './oidc/client.ts';
 
 export const SESSION_COOKIE = 'koa-oidc-sso';
@@ -10,6 +11,31 @@ export interface SessionData {
   idToken?: string;
   /** Sign-ins started in this browser and not finished yet (several tabs), oldest first. */
   logins?: PendingLogin[];
+}
+
+/**
+ * The shape a session must have to be used at all. A signed cookie of another shape (an older
+ * version of this server, or another application sharing SESSION_KEYS) is ignored, as a
+ * missing one is: the routes can trust what they read.
+ */
+const sessionSchema = z.object({
+  idToken: z.string().optional(),
+  logins: z
+    .array(
+      z.object({
+        state: z.string(),
+        nonce: z.string(),
+        codeVerifier: z.string(),
+        returnTo: z.string().optional(),
+        startedAt: z.number(),
+      }),
+    )
+    .optional(),
+});
+
+/** Whether a signed session cookie's content has the shape this server writes. */
+export function isWellFormedSession(value: unknown): boolean {
+  return sessionSchema.safeParse(value).success;
 }
 
 /** At most this many sign-ins wait for their callback at once; older ones are dropped. */
@@ -60,6 +86,7 @@ export function sessionMiddleware(app: Koa, options: { secure: boolean }): Koa.M
       overwrite: true,
       rolling: false,
       renew: false,
+      valid: (_ctx: unknown, value: unknown) => isWellFormedSession(value),
     },
     app,
   );

@@ -69,7 +69,10 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     if (ctx.session) {
       // A new sign-in replaces the signed-in token; other tabs' sign-ins in progress are kept.
       const inProgress = (ctx.session.logins ?? []).filter((login) => now() - login.startedAt < LOGIN_TIMEOUT_MS);
-      ctx.session = fitted({ logins: [...inProgress, pending] }) ?? { logins: [pending] };
+      const session = fitted({ logins: [...inProgress, pending] });
+      // Never send the browser to the IdP with a sign-in its callback cannot find.
+      if (!session?.logins?.includes(pending)) throw new SsoError('invalid_request', 'This sign-in is too large to keep in the session cookie (a shorter return_to?)');
+      ctx.session = session;
     }
     ctx.redirect(authorizationUrl);
   });

@@ -25,5 +25,9 @@ export function parseReturnTo(value: unknown, origin: string): string | undefine
   if (resolved.origin !== origin || !LOCAL_PATH.test(path) || new URL(path, origin).origin !== origin) {
     throw new SsoError('invalid_request', 'return_to must stay on this server');
   }
+  // Non-ASCII characters come back percent-encoded, up to 9 times as long: the limit holds for what is kept.
+  if (path.length > MAX_RETURN_TO_LENGTH) {
+    throw new SsoError('invalid_request', `return_to must be at most ${MAX_RETURN_TO_LENGTH} characters once percent-encoded`);
+  }
   return path;
 }

@@ -26,6 +26,8 @@ const hostile = [
   '/\tevil',
   '/\r\nSet-Cookie: x=y',
   '/' + 'a'.repeat(600),
+  // 301 characters, but 2,700 once percent-encoded: the limit holds for what is kept.
+  '/' + '\u3000'.repeat(300),
 ];
 
 for (const value of hostile) {

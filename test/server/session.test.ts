@@ -1,6 +1,10 @@
+import { createHmac } from 'node:crypto';
 import test from 'ava';
+import { got } from 'got';
 import type { PendingLogin } from '../../server/oidc/client.ts';
 import { fitted, MAX_PENDING_LOGINS, SESSION_COOKIE, type SessionData } from '../../server/session.ts';
+import { TEST_CLIENT_ID } from '../helpers/idp.ts';
+import { startIdpAndServer, TEST_SESSION_KEY } from '../helpers/server.ts';
 
 /** The Set-Cookie header koa-session writes for this session (base64 JSON plus its expiry fields). */
 function cookieLength(session: SessionData): number {
@@ -36,4 +40,31 @@ test('pending sign-ins with long return_to paths are dropped, oldest first, unti
 
   const many = fitted({ logins: Array.from({ length: 5 }, () => pending('/short')) });
   t.is(many?.logins?.length, MAX_PENDING_LOGINS);
+});
+
+/** A session cookie signed with the test servers' key, as koa-session and keygrip write one. */
+function signedSessionCookie(content: object): string {
+  const value = Buffer.from(JSON.stringify({ ...content, _expire: Date.now() + 60_000, _maxAge: 60_000 })).toString('base64');
+  const signature = createHmac('sha1', TEST_SESSION_KEY).update(`${SESSION_COOKIE}=${value}`).digest('base64url');
+  return `${SESSION_COOKIE}=${value}; ${SESSION_COOKIE}.sig=${signature}`;
+}
+
+test('a signed session of another shape is ignored like a missing one: never a 500', async (t) => {
+  const { idp, server } = await startIdpAndServer(t);
+  const http = got.extend({ throwHttpErrors: false, followRedirect: false, retry: { limit: 0 } });
+  const shapes = [{ logins: 'x' }, { logins: [null] }, { logins: [{}] }, { logins: [{ state: 5 }] }, { idToken: 123 }, { idToken: {} }];
+  for (const shape of shapes) {
+    const cookie = signedSessionCookie(shape);
+    const what = JSON.stringify(shape);
+    t.is((await http.get(`${server.url}/login`, { headers: { cookie } })).statusCode, 302, what);
+    t.is((await http.get(`${server.url}/callback?code=c&state=s`, { headers: { cookie } })).statusCode, 400, what);
+    t.is((await http.get(`${server.url}/user/token`, { headers: { cookie } })).statusCode, 401, what);
+    t.is((await http.get(`${server.url}/user/me`, { headers: { cookie } })).statusCode, 401, what);
+  }
+  // The cookies above were read, not refused for their signature: a well-formed one is used.
+  const now = Math.floor(Date.now() / 1000);
+  const idToken = idp.sign({ iss: idp.issuer, sub: 'u', aud: TEST_CLIENT_ID, iat: now, exp: now + 600 });
+  const wellFormed = await http.get(`${server.url}/user/token`, { headers: { cookie: signedSessionCookie({ idToken }) } });
+  t.is(wellFormed.statusCode, 200);
+  t.is(wellFormed.body, idToken);
 });
