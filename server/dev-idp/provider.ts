@@ -128,7 +128,11 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
   });
   router.post('/interaction/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    const form = signInSchema.safeParse(await parseBody.form(ctx, { limit: '8kb' }));
+    const body: unknown = await parseBody.form(ctx, { limit: '8kb' }).catch((error: { status?: number }) => {
+      // An unreadable body (a bad Content-Encoding, gzip that is not) is the client's fault, not a 500.
+      ctx.throw(error.status !== undefined && error.status >= 400 && error.status < 500 ? error.status : 400, 'The sign-in form could not be read');
+    });
+    const form = signInSchema.safeParse(body);
     if (!form.success) {
       ctx.status = 400;
       sendPage(ctx, signInPage(`${mountPath}/interaction/${details.uid}`, form.error.issues[0]?.message ?? 'Invalid form.'));
@@ -139,6 +143,18 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
   });
 
   const app = new Koa({ proxy: provider.proxy, keys: [...options.cookieKeys] });
+  // oidc-provider builds its endpoints' URLs from the request's Host (X-Forwarded-* behind a
+  // proxy): pinned to the issuer's, a forged one is neither echoed into the discovery document
+  // nor able to make the provider fail.
+  const issuerUrl = new URL(issuer);
+  app.use((ctx, next) => {
+    ctx.req.headers.host = issuerUrl.host;
+    if (provider.proxy) {
+      ctx.req.headers['x-forwarded-host'] = issuerUrl.host;
+      ctx.req.headers['x-forwarded-proto'] = issuerUrl.protocol.slice(0, -1);
+    }
+    return next();
+  });
   app.use(router.routes());
   app.use(mount(provider));
   return { app, provider };

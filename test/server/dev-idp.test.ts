@@ -43,6 +43,32 @@ test('the development IdP refuses an invalid email and escapes nothing into the 
   t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
 });
 
+test('the development IdP pins its URLs to the issuer: a forged Host is neither echoed nor a 500', async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  for (const host of ['evil.example.com', 'a b', '[::1', 'a:99999']) {
+    const response = await http.get(`${server.url}/idp/.well-known/openid-configuration`, { headers: { host } });
+    t.is(response.statusCode, 200, host);
+    const discovery = JSON.parse(response.body);
+    t.is(discovery.token_endpoint, `${server.url}/idp/token`, host);
+    t.is(discovery.jwks_uri, `${server.url}/idp/jwks`, host);
+  }
+});
+
+test('the development IdP answers an unreadable sign-in form with a 4xx, not a 500', async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  const form = await http.get(`${server.url}/login`);
+  t.regex(form.url, /\/idp\/interaction\//);
+  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+  const notGzip = await http.post(form.url, { body: 'email=a%40example.com', headers: { ...headers, 'content-encoding': 'gzip' } });
+  t.is(notGzip.statusCode, 400);
+  const unknown = await http.post(form.url, { body: 'email=a%40example.com', headers: { ...headers, 'content-encoding': 'br2' } });
+  t.is(unknown.statusCode, 415);
+});
+
 test('session keys rotate: a cookie signed with an older key still works after a new key is added', async (t) => {
   const idp = await startIdp();
   t.teardown(() => idp.close());
