@@ -72,7 +72,7 @@ export function createApp(options: AppOptions): Koa {
     staticRoutes(
       {
         routers: [
-          healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, now }),
+          healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, expectedIssuer: () => identityProvider.expectedIssuer, now }),
           authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now }),
           tokenRoute(verifier),
         ],

@@ -1,9 +1,13 @@
 import Router from '@koa/router';
 import { ROUTES } from '../../shared/constants.ts';
-import { describeHttpFailure, idpHttp } from '../http.ts';
+import { SsoError } from '../errors.ts';
+import { createDiscovery } from '../oidc/discovery.ts';
+import { createKeyStore } from '../oidc/keys.ts';
 
 export interface HealthOptions {
   discoveryUrl: () => URL;
+  /** The issuer the discovery document must name, when configured. */
+  expectedIssuer: () => string | undefined;
   /** Readiness is probed at most this often; probes in between share the last answer. */
   probeIntervalMs?: number;
   now?: () => number;
@@ -15,15 +19,14 @@ export function healthRoutes(options: HealthOptions): Router {
   let last: { at: number; problem: string | undefined } | undefined;
   let probing: Promise<string | undefined> | undefined;
 
+  /** Fetches discovery and keys afresh, checked exactly as sign-in checks them: a document or key set sign-in would refuse is not ready. */
   async function probe(): Promise<string | undefined> {
-    const url = options.discoveryUrl();
     try {
-      const document = await idpHttp.get(url).json<{ jwks_uri?: unknown }>();
-      if (typeof document.jwks_uri !== 'string') return 'the discovery document has no jwks_uri';
-      await idpHttp.get(document.jwks_uri).json();
+      const discovery = createDiscovery({ url: options.discoveryUrl(), expectedIssuer: options.expectedIssuer(), now });
+      await createKeyStore({ jwksUri: async () => (await discovery.get()).jwks_uri, now }).ready();
       return undefined;
     } catch (error) {
-      return `the identity provider is not reachable (${describeHttpFailure(error)})`;
+      return error instanceof SsoError ? error.message : 'the identity provider could not be checked';
     }
   }
 

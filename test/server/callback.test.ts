@@ -180,6 +180,26 @@ test('an IdP answering garbage: discovery that is not JSON is a 503 page', async
   t.is(response.statusCode, 503);
   t.true(response.body.includes(errorMarker));
   t.regex(response.body, /could not be fetched|is invalid/);
+  const ready = await cookieClient().http.get(`${server.url}/readyz`);
+  t.is(ready.statusCode, 503);
+  t.regex(JSON.parse(ready.body).reason, /discovery document .* (could not be fetched|is invalid)/);
+});
+
+test('readiness fails for keys sign-in could not use', async (t) => {
+  const broken = await startFakeHttp((request, response) => {
+    const base = `http://${request.headers.host}`;
+    response.setHeader('content-type', 'application/json');
+    if (request.url === '/jwks') return response.end('{"keys":"x"}');
+    response.end(JSON.stringify({ issuer: base, authorization_endpoint: `${base}/auth`, token_endpoint: `${base}/token`, jwks_uri: `${base}/jwks` }));
+  });
+  t.teardown(() => broken.close());
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp, { OIDC_ISSUER: broken.url });
+  t.teardown(() => server.close());
+  const ready = await cookieClient().http.get(`${server.url}/readyz`);
+  t.is(ready.statusCode, 503);
+  t.regex(JSON.parse(ready.body).reason, /signing keys .* could not be loaded/);
 });
 
 test('a discovery document whose issuer differs from OIDC_ISSUER is refused (Discovery 4.3)', async (t) => {
@@ -197,6 +217,9 @@ test('a discovery document whose issuer differs from OIDC_ISSUER is refused (Dis
   const response = await cookieClient().http.get(`${server.url}/login`, { followRedirect: false, ...html });
   t.is(response.statusCode, 503);
   t.regex(response.body, /does not match OIDC_ISSUER/);
+  const ready = await cookieClient().http.get(`${server.url}/readyz`);
+  t.is(ready.statusCode, 503);
+  t.regex(JSON.parse(ready.body).reason, /does not match OIDC_ISSUER/);
 });
 
 test('a token endpoint answering garbage is a 502 page and nothing is stored', async (t) => {
