@@ -98,12 +98,22 @@ function translateExchangeError(error: unknown): SsoError {
     const reply = status < 500 ? oauthErrorIn(failure.data?.payload) : undefined;
     if (reply) {
       const description = reply.error_description ? `: ${reply.error_description}` : '';
+      // RFC 6749 5.2: the IdP does not accept this server as its client. The person signing in
+      // cannot change that, the operator must: a server error, logged as one.
+      if (reply.error === 'invalid_client' || reply.error === 'unauthorized_client') {
+        return new SsoError('idp_unavailable', `The identity provider refused this server's client credentials (${reply.error}${description}): check OIDC_CLIENT_ID and OIDC_CLIENT_SECRET`, { cause: error, status: 502 });
+      }
       return new SsoError('code_exchange_refused', `The identity provider refused the sign-in (${reply.error}${description})`, { cause: error });
     }
     return new SsoError('idp_unavailable', `The identity provider's token endpoint answered HTTP ${status} without a usable reply`, { cause: error, status: 502 });
   }
-  const reason = error instanceof Error ? error.message : String(error);
-  return new SsoError('idp_unavailable', `The identity provider's token endpoint could not be reached (${reason})`, { cause: error });
+  // Wreck's own errors (Boom) are the connection's: refused, reset, timed out.
+  if (failure?.isBoom) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new SsoError('idp_unavailable', `The identity provider's token endpoint could not be reached (${reason})`, { cause: error });
+  }
+  // Anything else is simple-oauth2 failing on what the endpoint answered (a 200 with no token at all).
+  return new SsoError('idp_unavailable', "The identity provider's token endpoint answered without a usable reply", { cause: error, status: 502 });
 }
 
 /**

@@ -222,36 +222,56 @@ test('a discovery document whose issuer differs from OIDC_ISSUER is refused (Dis
   t.regex(JSON.parse(ready.body).reason, /does not match OIDC_ISSUER/);
 });
 
-test('a token endpoint answering garbage is a 502 page and nothing is stored', async (t) => {
+const unusableTokenReplies: Array<[string, number, string, RegExp]> = [
+  ['an HTML error page', 500, '<h1>Internal Server Error</h1>', /token endpoint answered HTTP 500/],
+  ['a 200 with no token at all', 200, 'null', /token endpoint answered without a usable reply/],
+  ['a 200 without an id_token', 200, '{"access_token":"at","token_type":"Bearer"}', /token response/],
+];
+
+for (const [what, status, body, message] of unusableTokenReplies) {
+  test(`a token endpoint answering ${what} is a 502 page and nothing is stored`, async (t) => {
+    const idp = await startIdp();
+    t.teardown(() => idp.close());
+    // Discovery points the token endpoint at a broken server; everything else is the real IdP.
+    const broken = await startFakeHttp(async (request, response) => {
+      if (request.url?.startsWith('/.well-known')) {
+        const real = await fetch(`${idp.issuer}/.well-known/openid-configuration`).then((r) => r.json() as Promise<Record<string, unknown>>);
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify({ ...real, token_endpoint: `http://${request.headers.host}/token` }));
+        return;
+      }
+      response.statusCode = status;
+      response.setHeader('content-type', body.startsWith('<') ? 'text/html' : 'application/json');
+      response.end(body);
+    });
+    t.teardown(() => broken.close());
+    const server = await startServerWithIdp(idp, {
+      OIDC_ISSUER: '',
+      OIDC_WELL_KNOWN_URL: `${broken.url}/.well-known/openid-configuration`,
+      OIDC_CLIENT_ID: TEST_CLIENT_ID,
+      OIDC_CLIENT_SECRET: TEST_CLIENT_SECRET,
+    });
+    t.teardown(() => server.close());
+    const { http } = cookieClient();
+
+    const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
+    const response = await http.get(callback, html);
+    t.is(response.statusCode, 502);
+    t.true(response.body.includes(errorMarker));
+    t.regex(response.body, message);
+    t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
+  });
+}
+
+test('a wrong client secret is a 502 that names the settings to check, not a refused sign-in', async (t) => {
   const idp = await startIdp();
   t.teardown(() => idp.close());
-  // Discovery points the token endpoint at a broken server; everything else is the real IdP.
-  const broken = await startFakeHttp(async (request, response) => {
-    if (request.url?.startsWith('/.well-known')) {
-      const real = await fetch(`${idp.issuer}/.well-known/openid-configuration`).then((r) => r.json() as Promise<Record<string, unknown>>);
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ ...real, token_endpoint: `http://${request.headers.host}/token` }));
-      return;
-    }
-    response.statusCode = 500;
-    response.setHeader('content-type', 'text/html');
-    response.end('<h1>Internal Server Error</h1>');
-  });
-  t.teardown(() => broken.close());
-  const server = await startServerWithIdp(idp, {
-    OIDC_ISSUER: '',
-    OIDC_WELL_KNOWN_URL: `${broken.url}/.well-known/openid-configuration`,
-    OIDC_CLIENT_ID: TEST_CLIENT_ID,
-    OIDC_CLIENT_SECRET: TEST_CLIENT_SECRET,
-  });
+  const server = await startServerWithIdp(idp, { OIDC_CLIENT_SECRET: 'not-the-secret-the-idp-knows' });
   t.teardown(() => server.close());
   const { http } = cookieClient();
-
-  const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
-  const response = await http.get(callback, html);
+  const response = await http.get(await callbackUrlFor(server.url, 'judy@example.com', http), html);
   t.is(response.statusCode, 502);
-  t.true(response.body.includes(errorMarker));
-  t.regex(response.body, /token endpoint answered HTTP 500/);
+  t.regex(response.body, /refused this server&#39;s client credentials \(invalid_client.*check OIDC_CLIENT_ID and OIDC_CLIENT_SECRET/);
   t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
 });
 
