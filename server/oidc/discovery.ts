@@ -46,6 +46,20 @@ function sameIssuer(discovered: string, expected: string): boolean {
 }
 
 /**
+ * The first endpoint of a document fetched over https that is not https itself: the client
+ * secret, the code and the keys would then travel in clear text. Nothing for a document fetched
+ * over http (a development IdP on localhost: production configuration requires https otherwise).
+ */
+export function httpEndpointIn(document: DiscoveryDocument, documentUrl: URL): string | undefined {
+  if (documentUrl.protocol !== 'https:') return undefined;
+  const endpoints = ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri', 'end_session_endpoint'] as const;
+  return endpoints.find((name) => {
+    const value = document[name];
+    return value !== undefined && new URL(value).protocol !== 'https:';
+  });
+}
+
+/**
  * Fetches and caches the provider's discovery document: one request in flight at a time,
  * a stale document is kept while a refresh fails, so a short IdP outage does not break sign-in.
  */
@@ -67,6 +81,10 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new SsoError('idp_unavailable', `The identity provider's discovery document at ${url} is invalid: ${issue?.path.join('.') || 'document'} ${issue?.message ?? ''}`.trim(), { cause: parsed.error });
+    }
+    const downgraded = httpEndpointIn(parsed.data, url);
+    if (downgraded) {
+      throw new SsoError('idp_unavailable', `The identity provider's discovery document at ${url} is invalid: ${downgraded} is not https, as the document is`);
     }
     if (expectedIssuer && !sameIssuer(parsed.data.issuer, expectedIssuer)) {
       throw new SsoError('idp_unavailable', `The discovery document's issuer "${parsed.data.issuer}" does not match OIDC_ISSUER "${expectedIssuer}"`);
