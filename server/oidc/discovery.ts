@@ -50,10 +50,14 @@ function sameIssuer(discovered: string, expected: string): boolean {
  * secret, the code and the keys would then travel in clear text. Nothing for a document fetched
  * over http (a development IdP on localhost: production configuration requires https otherwise).
  */
-export function httpEndpointIn(document: DiscoveryDocument, documentUrl: URL): string | undefined {
+const endpointNames = ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri', 'end_session_endpoint'] as const;
+
+export function httpEndpointIn(
+  document: Pick<DiscoveryDocument, (typeof endpointNames)[number]>,
+  documentUrl: URL,
+): string | undefined {
   if (documentUrl.protocol !== 'https:') return undefined;
-  const endpoints = ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri', 'end_session_endpoint'] as const;
-  return endpoints.find((name) => {
+  return endpointNames.find((name) => {
     const value = document[name];
     return value !== undefined && new URL(value).protocol !== 'https:';
   });

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { httpEndpointIn, type DiscoveryDocument } from '../../server/oidc/discovery.ts';
+import { httpEndpointIn } from '../../server/oidc/discovery.ts';
 
-const secure: DiscoveryDocument = {
+const secure = {
   issuer: 'https://idp.example.com',
   authorization_endpoint: 'https://idp.example.com/auth',
   token_endpoint: 'https://idp.example.com/token',
