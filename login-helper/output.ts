@@ -21,16 +21,19 @@ export interface Output {
   progress(text: string): Progress;
 }
 
-/** The real {@link Output} over process.stdout and process.stderr. */
-export function createConsoleOutput(): Output {
-  const { stdout, stderr } = process;
+type Stream = Pick<NodeJS.WriteStream, 'write' | 'isTTY' | 'columns'>;
+
+/** The real {@link Output}, over process.stdout and process.stderr unless told otherwise. */
+export function createConsoleOutput({ stdout, stderr }: { stdout: Stream; stderr: Stream } = process): Output {
   return {
     result: (text) => void stdout.write(`${text}\n`),
     info: (text) => void stderr.write(`${text}\n`),
     progress(text) {
-      if (!stderr.isTTY) return plainProgress(text, (line) => stderr.write(line));
+      // A terminal that reports no width (some CI runners, `stty cols 0`) makes ora's redraw loop
+      // never end, and the helper would hang past its timeout and ignore signals.
+      if (!stderr.isTTY || !(stderr.columns > 0)) return plainProgress(text, (line) => stderr.write(line));
       // discardStdin: false keeps Ctrl+C a plain SIGINT, so Puppeteer closes the browser on it.
-      const spinner = ora({ text, stream: stderr, discardStdin: false }).start();
+      const spinner = ora({ text, stream: stderr as NodeJS.WriteStream, discardStdin: false }).start();
       return {
         update: (next) => void (spinner.text = next),
         succeed: (final) => void (final === undefined ? spinner.stop() : spinner.succeed(final)),
