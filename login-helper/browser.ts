@@ -76,7 +76,7 @@ async function launch(executablePath: string, profileDir: string, headless: bool
 function launchFailureReason(error: unknown, headless: boolean): string {
   const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((line) => line.trim());
   const telling = lines.find((line) => /in use by another|Missing X server|cannot open display/i.test(line));
-  const hint = !headless && /X server|display/i.test(telling ?? '') ? ' (no display: try --headless)' : '';
+  const hint = !headless && /X server|display/i.test(telling ?? '') ? ' (no display: --headless works once this profile has signed in)' : '';
   return `${telling ?? lines[0] ?? 'unknown error'}${hint}`;
 }
 
@@ -151,7 +151,7 @@ async function settledWithoutMarker(page: Page, signal: AbortSignal): Promise<ne
   for (;;) {
     await page.waitForNetworkIdle({ idleTime: SETTLED_MS, timeout: 0, signal });
     if (!(await page.$(MARKERS))) {
-      throw new LoginError('LOGIN_REQUIRED', 'The identity provider wants you to sign in again, which needs a window: run koa-oidc-sso login');
+      throw new LoginError('LOGIN_REQUIRED', 'The identity provider wants you to sign in, which needs a window: run koa-oidc-sso login without --headless');
     }
   }
 }

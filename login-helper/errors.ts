@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   WINDOW_CLOSED: { exitCode: 6, meaning: 'the sign-in window was closed before sign-in finished' },
   TIMEOUT: { exitCode: 7, meaning: 'sign-in did not finish within --timeout' },
   LOGIN_FAILED: { exitCode: 8, meaning: "the server showed its login error page (its text is quoted)" },
-  LOGIN_REQUIRED: { exitCode: 9, meaning: 'token --headless: the identity provider needs you to sign in again' },
+  LOGIN_REQUIRED: { exitCode: 9, meaning: '--headless: the identity provider wants you to sign in, which needs a window' },
   TOKEN_REFUSED: { exitCode: 10, meaning: 'GET /user/token was refused or answered no id_token' },
   IDENTITY_REFUSED: { exitCode: 11, meaning: 'GET /user/id or /user/me refused the token' },
   NOT_SIGNED_IN: { exitCode: 12, meaning: 'whoami: no valid cached token (run login first)' },

@@ -39,12 +39,14 @@ export interface SignedIn {
 /**
  * `login`: opens the server's /login in Chromium (a window, or headless with
  * --headless), then trades the browser's session cookie for the id_token and
- * the token for the email, and caches the token.
+ * the token for the email, and caches the token. Headless, nobody can fill in
+ * the IdP's form: stopping there is LOGIN_REQUIRED at once, not a timeout.
  */
 export async function signIn(effects: Effects, settings: Settings): Promise<SignedIn> {
   const deadline = effects.clock.now() + settings.timeoutMs;
   const executablePath = await prepare(effects);
-  return locked(effects, settings, deadline, () => attempt(effects, settings, { executablePath, deadline, headless: settings.headless, silent: false }));
+  const { headless } = settings;
+  return locked(effects, settings, deadline, () => attempt(effects, settings, { executablePath, deadline, headless, silent: headless }));
 }
 
 /**

@@ -5,9 +5,9 @@ import puppeteer from 'puppeteer';
 import { TEST_IDS, testIdSelector } from '../../shared/constants.ts';
 import { chromiumArgs } from '../../login-helper/browser.ts';
 import type { CliRun } from './_fakes.ts';
+import { systemChromium } from '../helpers/chromium.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Runs `node --import tsx login-helper/main.ts …args` with XDG_CONFIG_HOME=`configHome`; resolves when it exits. */
 export function runCliProcess(args: string[], configHome: string): Promise<CliRun> {
@@ -31,7 +31,7 @@ export function runCliProcess(args: string[], configHome: string): Promise<CliRu
  */
 export async function firstSignIn(serverUrl: string, profileDir: string, email: string): Promise<void> {
   const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
+    executablePath: systemChromium(),
     headless: true,
     userDataDir: profileDir,
     args: chromiumArgs({ isRoot: process.getuid?.() === 0 }),

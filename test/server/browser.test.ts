@@ -4,14 +4,14 @@ import path from 'node:path';
 import test from 'ava';
 import puppeteer from 'puppeteer';
 import { chromiumArgs } from '../../login-helper/browser.ts';
-import { findBrowser, systemBrowserSources } from '../../login-helper/browser-path.ts';
 import { TEST_IDS, testIdSelector } from '../../shared/constants.ts';
+import { systemChromium } from '../helpers/chromium.ts';
 import { startDevServer } from '../helpers/server.ts';
 
 async function launchChromium(t: { teardown(fn: () => Promise<void> | void): void }) {
   const profile = mkdtempSync(path.join(tmpdir(), 'sso-browser-'));
   const browser = await puppeteer.launch({
-    executablePath: findBrowser(systemBrowserSources(undefined, process.env.PUPPETEER_EXECUTABLE_PATH, () => puppeteer.executablePath())),
+    executablePath: systemChromium(),
     headless: true,
     userDataDir: profile,
     args: chromiumArgs({ isRoot: process.getuid?.() === 0 }),
