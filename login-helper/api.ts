@@ -55,7 +55,10 @@ export function createServerApi(serverUrl: string, options: { timeoutMs?: number
   async function getText(route: string, refusal: LoginErrorCode, extra: RequestExtras = {}): Promise<string> {
     const response = await request(route, extra);
     if (response.statusCode !== 200) {
-      throw new LoginError(refusal, `The server refused GET ${route}: ${response.statusCode} ${response.statusMessage ?? ''}`.trim());
+      const status = `${response.statusCode} ${response.statusMessage ?? ''}`.trim();
+      const reason = errorDescription(String(response.body));
+      const hint = response.statusCode === 401 && extra.headers ? ' (sign in again: koa-oidc-sso login)' : '';
+      throw new LoginError(refusal, `The server refused GET ${route}: ${status}${reason ? `: ${reason}` : ''}${hint}`);
     }
     return String(response.body);
   }
@@ -92,6 +95,20 @@ export function createServerApi(serverUrl: string, options: { timeoutMs?: number
 
 function bearer(idToken: string) {
   return { headers: { authorization: `Bearer ${idToken}` } };
+}
+
+const errorBodySchema = z.object({ error_description: z.string() });
+
+/**
+ * The server's own explanation from its JSON error body, fit for a terminal: control characters
+ * (escape sequences could rewrite the screen) replaced, and cut to a line's length.
+ */
+export function errorDescription(body: string): string | undefined {
+  const parsed = errorBodySchema.safeParse(parseJson(body));
+  if (!parsed.success) return undefined;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const printable = parsed.data.error_description.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return printable.length > 200 ? `${printable.slice(0, 199)}…` : printable || undefined;
 }
 
 function parseJson(text: string): unknown {

@@ -111,8 +111,10 @@ async function attempt(effects: Effects, settings: Settings, options: Attempt): 
     });
     progress.update('Fetching the token');
     const idToken = await effects.api.fetchIdToken(await toCookieJar(cookies, settings.serverUrl));
-    const email = await effects.api.fetchEmail(idToken);
+    // Cached first: the server has just verified it, and `token` stays usable even when the
+    // email lookup fails (a token without an email claim, an unverified address).
     const token = await effects.store.write(settings.serverUrl, idToken);
+    const email = await effects.api.fetchEmail(idToken);
     progress.succeed(`Signed in to ${settings.serverUrl} as ${email}`);
     return { email, token };
   } finally {

@@ -165,3 +165,18 @@ test('--help lists the exit codes', async (t) => {
     t.true(help.stdout.includes(line), line);
   }
 });
+
+test('login caches the token before asking for the email, so token works even when the email lookup is refused', async (t) => {
+  const idToken = fakeIdToken({ exp: inAnHour });
+  const noEmail = new LoginError('IDENTITY_REFUSED', 'The server refused GET /user/id: 404 Not Found: The token has no email claim');
+  const api = fakeApi(idToken, EMAIL, { fetchEmail: () => Promise.reject(noEmail) });
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([signedIn]), api });
+
+  const login = await sandbox.run(['login']);
+  t.is(login.code, 11);
+  t.regex(login.stderr, /no email claim/);
+
+  const token = await sandbox.run(['token']);
+  t.is(token.code, 0);
+  t.is(token.stdout, `${idToken}\n`);
+});

@@ -1,0 +1,41 @@
+import test from 'ava';
+import { createServerApi, errorDescription } from '../../login-helper/api.ts';
+import { isLoginError } from '../../login-helper/errors.ts';
+import { startFakeHttp } from '../helpers/fake-http.ts';
+import { startDevServer } from '../helpers/server.ts';
+
+test('a token the server refuses: the message quotes the server and says how to sign in again', async (t) => {
+  const server = await startDevServer();
+  t.teardown(server.close);
+  const forged = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{}').toString('base64url')}.c2ln`;
+
+  const error = await t.throwsAsync(createServerApi(server.url).fetchEmail(forged));
+
+  t.true(isLoginError(error, 'IDENTITY_REFUSED'));
+  t.regex(error.message, /^The server refused GET \/user\/id: 401 Unauthorized: .+ \(sign in again: koa-oidc-sso login\)$/);
+  t.false(error.message.includes(forged));
+});
+
+test("the server's explanation reaches the terminal without control characters, cut to a line", async (t) => {
+  const hostile = { error: 'not_found', error_description: `no email\u001b[2J\u001b]0;owned\u0007${'x'.repeat(500)}` };
+  const server = await startFakeHttp((_request, response) => {
+    response.statusCode = 404;
+    response.setHeader('Content-Type', 'application/json');
+    response.end(JSON.stringify(hostile));
+  });
+  t.teardown(server.close);
+
+  const error = await t.throwsAsync(createServerApi(server.url).fetchEmail('a.b.c'));
+
+  t.true(isLoginError(error, 'IDENTITY_REFUSED'));
+  t.true(error.message.startsWith('The server refused GET /user/id: 404 Not Found: no email [2J ]0;owned x'), error.message);
+  t.false(/[\u0000-\u001f]/.test(error.message)); // eslint-disable-line no-control-regex
+  t.false(error.message.includes('sign in again')); // a 404 is no reason to sign in again
+});
+
+test('error bodies that are not the server’s JSON give no explanation', (t) => {
+  t.is(errorDescription('<html>Bad Gateway</html>'), undefined);
+  t.is(errorDescription('{"error_description":42}'), undefined);
+  t.is(errorDescription('{"error_description":"\\u0007"}'), undefined);
+  t.is(errorDescription('{"error_description":"No session"}'), 'No session');
+});
