@@ -134,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
 
   let oidc: OidcConfig | undefined;
+  const clientSetting = (['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_TOKEN_ENDPOINT_AUTH_METHOD'] as const).find((name) => vars[name] !== undefined);
   if (vars.OIDC_ISSUER || vars.OIDC_WELL_KNOWN_URL) {
     if (!vars.OIDC_CLIENT_ID) throw new ConfigError('OIDC_CLIENT_ID is required when an identity provider is configured');
     if (!vars.OIDC_CLIENT_SECRET) {
@@ -146,6 +147,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       clientSecret: vars.OIDC_CLIENT_SECRET,
       tokenEndpointAuthMethod: vars.OIDC_TOKEN_ENDPOINT_AUTH_METHOD,
     });
+  } else if (clientSetting) {
+    // Half a configuration would otherwise start the development IdP, and its sign-in form would
+    // let anyone in as anybody where a real IdP was meant.
+    throw new ConfigError(
+      `${clientSetting} is set but no identity provider is: set OIDC_ISSUER (or OIDC_WELL_KNOWN_URL) too, or unset ${clientSetting} to use the development IdP`,
+    );
   } else if (production) {
     throw new ConfigError(
       'OIDC_ISSUER (or OIDC_WELL_KNOWN_URL) is required when NODE_ENV=production: the development IdP never runs in production',
