@@ -41,10 +41,15 @@ function sameSecret(a: string, b: string): boolean {
 /**
  * The sign-in this browser started that the callback's state names (RFC 6749 10.12, RFC 9700 4.7).
  * A reply with an unknown state leaves the pending sign-ins alone, so a forged reply cannot cancel one.
+ * With none pending, the likeliest cause besides a stale tab is a sign-in started at another
+ * address (127.0.0.1 where PUBLIC_URL says localhost): its cookie belongs to that other host.
  */
-function pendingLoginFor(logins: PendingLogin[], state: string | undefined): PendingLogin {
+function pendingLoginFor(logins: PendingLogin[], state: string | undefined, loginUrl: string): PendingLogin {
   if (logins.length === 0) {
-    throw new SsoError('login_state_mismatch', 'This sign-in was not started in this browser, or it was already completed. Please start again.');
+    throw new SsoError(
+      'login_state_mismatch',
+      `This sign-in was not started in this browser, or it was already completed, or it was started at another address. Please start again at ${loginUrl}`,
+    );
   }
   const login = state === undefined ? undefined : logins.find((candidate) => sameSecret(candidate.state, state));
   if (!login) {
@@ -57,6 +62,7 @@ function pendingLoginFor(logins: PendingLogin[], state: string | undefined): Pen
 export function authRoutes(options: AuthRoutesOptions): Router {
   const { oidc, discovery, verifier, clientId, publicUrl, now = Date.now } = options;
   const router = new Router();
+  const loginUrl = new URL(ROUTES.login, publicUrl).href;
   const noStore = async (ctx: Context, next: () => Promise<unknown>) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Referrer-Policy', 'no-referrer');
@@ -79,7 +85,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
 
   router.get(ROUTES.callback, noStore, async (ctx) => {
     const logins = ctx.session?.logins ?? [];
-    const login = pendingLoginFor(logins, queryParam(ctx, 'state'));
+    const login = pendingLoginFor(logins, queryParam(ctx, 'state'), loginUrl);
     // Its one-time values are used up by this reply, whatever its outcome.
     const others = logins.filter((candidate) => candidate !== login);
     ctx.session = others.length > 0 ? { logins: others } : null;

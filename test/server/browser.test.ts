@@ -58,3 +58,19 @@ test('a forged callback shows the login-error marker in the browser', async (t) 
   const marker = await page.waitForSelector(testIdSelector(TEST_IDS.loginError));
   t.regex((await marker?.evaluate((element) => element.textContent)) ?? '', /not started in this browser/);
 });
+
+test('a sign-in started at another address than PUBLIC_URL fails with a page that names the right one', async (t) => {
+  const server = await startDevServer(); // PUBLIC_URL: http://localhost:<port>
+  t.teardown(() => server.close());
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+
+  // The sign-in cookie is set for 127.0.0.1; the IdP sends the browser back to localhost.
+  await page.goto(`${server.address}/login`);
+  await page.locator('input[name="email"]').fill('elsewhere@example.com');
+  await Promise.all([page.waitForNavigation(), page.locator('button[type="submit"]').click()]);
+
+  const marker = await page.waitForSelector(testIdSelector(TEST_IDS.loginError));
+  t.true(page.url().startsWith(`${server.url}/callback`));
+  t.regex((await marker?.evaluate((element) => element.textContent)) ?? '', new RegExp(`started at another address\\. Please start again at ${server.url}/login`));
+});

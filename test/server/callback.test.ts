@@ -55,7 +55,7 @@ test('a callback in another browser (no sign-in started there) is refused', asyn
   const otherBrowser = cookieClient().http;
   const response = await otherBrowser.get(callback, html);
   t.is(response.statusCode, 400);
-  t.regex(response.body, /not started in this browser/);
+  t.regex(response.body, new RegExp(`not started in this browser.*Please start again at ${server.url}/login`));
   t.is((await otherBrowser.get(`${server.url}/user/token`)).statusCode, 401);
 });
 
