@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ROUTES } from '../shared/constants.ts';
 import { createApp } from './app.ts';
@@ -38,6 +38,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const config = loadConfig(options.env);
   const logger = options.logger ?? createLogger(config.logLevel);
   const server = createServer({ requireHostHeader: true });
+  // The app needs the port (PORT=0) before it exists, so the socket listens first. Requests that
+  // arrive before the app is ready wait for it; without a listener Node would leave them hanging.
+  const early: Array<Parameters<RequestListener>> = [];
+  let handle: RequestListener = (request, response) => void early.push([request, response]);
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => handle(request, response));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -93,7 +98,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(devIdp ? { devIdp } : {}),
     ...(options.onIdpRequest ? { onIdpRequest: options.onIdpRequest } : {}),
   });
-  server.on('request', app.callback());
+  handle = app.callback();
+  for (const [request, response] of early.splice(0)) handle(request, response);
   logger.info(`listening on ${config.host}:${port}; sign in at ${new URL(ROUTES.login, publicUrl).href}`);
 
   let closing: Promise<void> | undefined;
