@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SERVER_URL } from '../shared/constants.ts';
 import { login, logout, token, whoami } from './commands.ts';
@@ -14,6 +15,8 @@ export interface CliHost {
   /** Builds the side effects once the settings are known. */
   effects(settings: ResolvedSettings, options: GlobalOptions): Effects;
 }
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const FILES_HELP = `
 Files:
@@ -43,7 +46,8 @@ function buildProgram(host: CliHost): Command {
   const program = new Command('koa-oidc-sso')
     .description('Sign in to a koa-oidc-sso server through your identity provider, in a small Chromium window, and cache the id_token.')
     .option('--server <url>', `server URL (default: $SSO_SERVER, else ${DEFAULT_SERVER_URL})`)
-    .option('--headless', 'no window: sign in with the saved browser profile only (works once the IdP remembers this browser)')
+    .version(version)
+    .option('--headless', 'no window: sign in with the saved browser profile only (exit 9 when the IdP wants you to sign in)')
     .addOption(new Option('--timeout <seconds>', 'how long to wait for the sign-in').default(DEFAULT_TIMEOUT_SECONDS).argParser(timeoutArgument))
     .option('--profile <dir>', 'browser profile folder, kept between runs so the IdP remembers you')
     .option('--browser <path>', "Chromium or Chrome executable (default: $PUPPETEER_EXECUTABLE_PATH, Puppeteer's Chrome, then an installed one)")

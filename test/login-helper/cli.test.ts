@@ -180,3 +180,10 @@ test('login caches the token before asking for the email, so token works even wh
   t.is(token.code, 0);
   t.is(token.stdout, `${idToken}\n`);
 });
+
+test('--version prints the package version on stdout', async (t) => {
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([]), api: fakeApi('unused', EMAIL) });
+  const run = await sandbox.run(['--version']);
+  t.is(run.code, 0);
+  t.regex(run.stdout, /^\d+\.\d+\.\d+\n$/);
+});
