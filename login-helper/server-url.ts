@@ -1,22 +1,22 @@
 import { LoginError } from './errors.ts';
 
 /**
- * Normalizes a server URL given on the command line or in $SSO_SERVER:
+ * Normalizes a server URL given on the command line or in $SSO_SERVER (`source`, named in errors):
  * http(s) only, no query or fragment, no trailing slash. The server may be
  * mounted under a path prefix (https://example.com/sso), so the path is kept.
  */
-export function normalizeServerUrl(input: string): string {
+export function normalizeServerUrl(input: string, source = '--server'): string {
   let url: URL;
   try {
     url = new URL(input);
   } catch (error) {
-    throw new LoginError('USAGE', `Not a URL: ${JSON.stringify(input)} (expected e.g. http://localhost:5000)`, { cause: error });
+    throw new LoginError('USAGE', `${source}: not a URL: ${JSON.stringify(input)} (expected e.g. http://localhost:5000)`, { cause: error });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new LoginError('USAGE', `The server URL must start with http:// or https://, got ${JSON.stringify(input)}`);
+    throw new LoginError('USAGE', `${source}: the server URL must start with http:// or https://, got ${JSON.stringify(input)}`);
   }
   if (url.username || url.password) {
-    throw new LoginError('USAGE', 'The server URL must not contain a user name or password');
+    throw new LoginError('USAGE', `${source}: the server URL must not contain a user name or password`);
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

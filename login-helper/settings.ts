@@ -50,7 +50,9 @@ export function parseTimeout(value: string): number {
 
 /** Turns the options and the environment into validated settings, once, at start-up. */
 export function resolveSettings(options: GlobalOptions, env: Record<string, string | undefined>, homeDir: string): ResolvedSettings {
-  const serverUrl = normalizeServerUrl(options.server || env.SSO_SERVER || DEFAULT_SERVER_URL);
+  const serverUrl = options.server
+    ? normalizeServerUrl(options.server, '--server')
+    : normalizeServerUrl(env.SSO_SERVER || DEFAULT_SERVER_URL, 'SSO_SERVER');
   const profileDir = path.resolve(options.profile ?? defaultProfileDir());
   const cacheDir = cacheDirFor(env, homeDir);
   return {

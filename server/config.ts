@@ -5,7 +5,7 @@ import { DEFAULT_PORT } from '../shared/constants.ts';
 export interface Config {
   readonly port: number;
   readonly host: string;
-  /** Public origin (and optional base path) of this server; undefined = derived from the listening address. */
+  /** Public origin of this server (no path); undefined = http://localhost:<port>. */
   readonly publicUrl: URL | undefined;
   readonly trustProxy: boolean;
   readonly production: boolean;

@@ -187,3 +187,20 @@ test('--version prints the package version on stdout', async (t) => {
   t.is(run.code, 0);
   t.regex(run.stdout, /^\d+\.\d+\.\d+\n$/);
 });
+
+test('a bad server URL is a usage error that names where it came from', async (t) => {
+  const api = fakeApi('unused', EMAIL);
+  const fromFlag = await cliSandbox(t, { launcher: new FakeLauncher([]), api });
+  const flag = await fromFlag.run(['whoami', '--server', 'ftp://example.com']);
+  t.is(flag.code, 2);
+  t.is(flag.stderr, 'koa-oidc-sso: --server: the server URL must start with http:// or https://, got "ftp://example.com"\n');
+
+  const fromEnv = await cliSandbox(t, { launcher: new FakeLauncher([]), api, env: { SSO_SERVER: 'localhost:5000' } });
+  const env = await fromEnv.run(['whoami']);
+  t.is(env.code, 2);
+  t.regex(env.stderr, /^koa-oidc-sso: SSO_SERVER: /);
+
+  const withPassword = await fromFlag.run(['whoami', '--server', 'https://me:secret@sso.example.com']);
+  t.is(withPassword.code, 2);
+  t.false(withPassword.stderr.includes('secret'));
+});
