@@ -1,3 +1,4 @@
+import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { TEST_IDS, testIdSelector } from '../shared/constants.ts';
 import type { BrowserCookie } from './cookies.ts';
@@ -37,10 +38,13 @@ const SETTLED_MS = 1500;
  * Chromium's command line. Machines may have no internet, so everything that
  * phones home is off; the small app-mode window has no tabs or address bar.
  * Chromium refuses to run as root without --no-sandbox (containers, CI).
+ * Its disk cache stays inside the profile: by default Chromium puts it in
+ * ~/.cache/<the profile folder's name>, where deleting the profile leaves it.
  */
-export function chromiumArgs(options: { appUrl?: string; isRoot: boolean }): string[] {
+export function chromiumArgs(options: { appUrl?: string; isRoot: boolean; profileDir: string }): string[] {
   return [
     ...(options.appUrl ? [`--app=${options.appUrl}`] : []),
+    `--disk-cache-dir=${path.join(options.profileDir, 'DiskCache')}`,
     '--window-size=520,720',
     '--no-first-run',
     '--no-default-browser-check',
@@ -63,7 +67,7 @@ async function launch(executablePath: string, profileDir: string, headless: bool
       headless,
       pipe: true, // no DevTools port that other local users could connect to and read cookies from
       defaultViewport: null,
-      args: chromiumArgs({ appUrl, isRoot: process.getuid?.() === 0 }),
+      args: chromiumArgs({ appUrl, isRoot: process.getuid?.() === 0, profileDir }),
       // --enable-automation shows an infobar and makes some IdPs refuse the sign-in;
       // about:blank would open a second window next to the app window.
       ignoreDefaultArgs: ['--enable-automation', 'about:blank'],

@@ -1,5 +1,6 @@
 /** Helpers for the end-to-end tests: the CLI as a child process, and a first sign-in in a real profile. */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer';
 import { TEST_IDS, testIdSelector } from '../../shared/constants.ts';
@@ -9,9 +10,12 @@ import { systemChromium } from '../helpers/chromium.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Runs `node --import tsx login-helper/main.ts …args` with XDG_CONFIG_HOME=`configHome`; resolves when it exits. */
+/**
+ * Runs `node --import tsx login-helper/main.ts …args` with XDG_CONFIG_HOME=`configHome` (and
+ * Chromium's XDG cache below it, so the tests leave nothing in the home folder); resolves when it exits.
+ */
 export function runCliProcess(args: string[], configHome: string): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome };
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome, XDG_CACHE_HOME: path.join(configHome, 'cache') };
   delete env.SSO_SERVER;
   const child = spawn(process.execPath, ['--import', 'tsx', 'login-helper/main.ts', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -34,7 +38,7 @@ export async function firstSignIn(serverUrl: string, profileDir: string, email: 
     executablePath: systemChromium(),
     headless: true,
     userDataDir: profileDir,
-    args: chromiumArgs({ isRoot: process.getuid?.() === 0 }),
+    args: chromiumArgs({ isRoot: process.getuid?.() === 0, profileDir }),
     ignoreDefaultArgs: ['--enable-automation'],
   });
   try {

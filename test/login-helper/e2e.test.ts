@@ -45,6 +45,7 @@ test.serial('login --headless with a remembered profile prints the email, exits 
   const cached = await createTokenStore(cacheDir(configHome)).read(server.url);
   t.truthy(cached);
   t.false(run.stderr.includes(cached!.idToken));
+  t.true((await stat(path.join(profile, 'DiskCache'))).isDirectory(), 'the disk cache lives in the profile, deleted with it');
 
   const whoami = await runCliProcess(['whoami', '--server', server.url], configHome);
   t.is(whoami.stdout, `${EMAIL}\n`);

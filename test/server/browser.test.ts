@@ -14,7 +14,7 @@ async function launchChromium(t: { teardown(fn: () => Promise<void> | void): voi
     executablePath: systemChromium(),
     headless: true,
     userDataDir: profile,
-    args: chromiumArgs({ isRoot: process.getuid?.() === 0 }),
+    args: chromiumArgs({ isRoot: process.getuid?.() === 0, profileDir: profile }),
   });
   t.teardown(async () => {
     await browser.close();
