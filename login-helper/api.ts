@@ -88,7 +88,13 @@ export function createServerApi(serverUrl: string, options: { timeoutMs?: number
     },
 
     async endSession(jar) {
-      await request(ROUTES.logout, { cookieJar: jar }); // any answer will do: usually a redirect to the IdP's end-session page
+      // Usually a redirect to the IdP's end-session page, which is not followed: the profile that
+      // holds the IdP's cookies is deleted next.
+      const response = await request(ROUTES.logout, { cookieJar: jar });
+      if (response.statusCode >= 400) {
+        const status = `${response.statusCode} ${response.statusMessage ?? ''}`.trim();
+        throw new LoginError('INTERNAL', `the server answered GET ${ROUTES.logout} with ${status}`);
+      }
     },
   };
 }

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { CookieJar } from 'tough-cookie';
 import { createServerApi, errorDescription } from '../../login-helper/api.ts';
 import { isLoginError } from '../../login-helper/errors.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
@@ -38,4 +39,17 @@ test('error bodies that are not the server’s JSON give no explanation', (t) =>
   t.is(errorDescription('{"error_description":42}'), undefined);
   t.is(errorDescription('{"error_description":"\\u0007"}'), undefined);
   t.is(errorDescription('{"error_description":"No session"}'), 'No session');
+});
+
+test('ending the server session succeeds on its answer (a page or a redirect) and fails on an error status', async (t) => {
+  const server = await startDevServer();
+  t.teardown(server.close);
+  await t.notThrowsAsync(createServerApi(server.url).endSession(new CookieJar()));
+
+  const broken = await startFakeHttp((_request, response) => {
+    response.statusCode = 500;
+    response.end();
+  });
+  t.teardown(broken.close);
+  await t.throwsAsync(createServerApi(broken.url).endSession(new CookieJar()), { message: 'the server answered GET /logout with 500 Internal Server Error' });
 });
