@@ -7,6 +7,7 @@ import { loadConfig, type OidcConfig } from './config.ts';
 import type { DevIdp } from './dev-idp/provider.ts';
 import { devStatePath, loadDevState } from './dev-idp/state.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { probeIdentityProvider } from './routes/health.ts';
 
 export const DEV_CLIENT_ID = 'koa-oidc-sso-dev';
 
@@ -28,6 +29,21 @@ export interface StartOptions {
 }
 
 const SHUTDOWN_GRACE_MS = 5000;
+
+/**
+ * Checks the IdP once at start, in the background, so a wrong issuer, an unreachable IdP or a
+ * PUBLIC_URL the server cannot reach its development IdP through shows in the log right away
+ * rather than at the first sign-in.
+ */
+async function reportIdentityProvider(identityProvider: OidcConfig, logger: Logger, devIdp: boolean): Promise<void> {
+  const problem = await probeIdentityProvider(identityProvider);
+  if (!problem) {
+    logger.info(`identity provider ready: ${identityProvider.discoveryUrl.href}`);
+    return;
+  }
+  const hint = devIdp ? ' (this server reaches its development IdP through PUBLIC_URL)' : '';
+  logger.warn(`identity provider not usable yet: ${problem}${hint}; sign-in fails until it is (see /readyz)`);
+}
 
 /**
  * Parses the configuration, listens, and serves the application: with no IdP configured,
@@ -101,6 +117,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   handle = app.callback();
   for (const [request, response] of early.splice(0)) handle(request, response);
   logger.info(`listening on ${config.host}:${port}; sign in at ${new URL(ROUTES.login, publicUrl).href}`);
+  void reportIdentityProvider(identityProvider, logger, devIdp !== undefined);
 
   let closing: Promise<void> | undefined;
   return {

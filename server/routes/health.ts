@@ -13,22 +13,27 @@ export interface HealthOptions {
   now?: () => number;
 }
 
+/**
+ * Fetches the IdP's discovery document and keys afresh, checked exactly as sign-in checks them;
+ * what is wrong (a document or key set sign-in would refuse), or undefined when all is well.
+ */
+export async function probeIdentityProvider(options: { discoveryUrl: URL; expectedIssuer: string | undefined; now?: () => number }): Promise<string | undefined> {
+  const { now = Date.now } = options;
+  try {
+    const discovery = createDiscovery({ url: options.discoveryUrl, expectedIssuer: options.expectedIssuer, now });
+    await createKeyStore({ jwksUri: async () => (await discovery.get()).jwks_uri, now }).ready();
+    return undefined;
+  } catch (error) {
+    return error instanceof SsoError ? error.message : 'the identity provider could not be checked';
+  }
+}
+
 /** GET /healthz (the process answers) and GET /readyz (the IdP's discovery and JWKS answer now). */
 export function healthRoutes(options: HealthOptions): Router {
   const { probeIntervalMs = 5000, now = Date.now } = options;
   let last: { at: number; problem: string | undefined } | undefined;
   let probing: Promise<string | undefined> | undefined;
-
-  /** Fetches discovery and keys afresh, checked exactly as sign-in checks them: a document or key set sign-in would refuse is not ready. */
-  async function probe(): Promise<string | undefined> {
-    try {
-      const discovery = createDiscovery({ url: options.discoveryUrl(), expectedIssuer: options.expectedIssuer(), now });
-      await createKeyStore({ jwksUri: async () => (await discovery.get()).jwks_uri, now }).ready();
-      return undefined;
-    } catch (error) {
-      return error instanceof SsoError ? error.message : 'the identity provider could not be checked';
-    }
-  }
+  const probe = () => probeIdentityProvider({ discoveryUrl: options.discoveryUrl(), expectedIssuer: options.expectedIssuer(), now });
 
   const router = new Router();
   router.get(ROUTES.healthz, (ctx) => {

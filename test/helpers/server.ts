@@ -10,20 +10,21 @@ export interface TestServer extends RunningServer {
 
 const quiet = { PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', LOG_LEVEL: 'silent', SESSION_KEYS: TEST_SESSION_KEY };
 
-async function start(env: Record<string, string>, options: Pick<StartOptions, 'logger'> = {}): Promise<TestServer> {
+/** The server with the given settings (quiet, on an ephemeral port, unless they say otherwise). */
+export async function startTestServer(env: Record<string, string>, options: Pick<StartOptions, 'logger'> = {}): Promise<TestServer> {
   const idpRequests: TestServer['idpRequests'] = [];
   const server = await startServer({ env: { ...quiet, ...env }, ...options, onIdpRequest: (kind, url) => idpRequests.push({ kind, url }) });
   return Object.assign(server, { idpRequests });
 }
 
 /** The server with its embedded development IdP at /idp, on an ephemeral port. */
-export function startDevServer(env: Record<string, string> = {}): Promise<TestServer> {
-  return start(env);
+export function startDevServer(env: Record<string, string> = {}, options: Pick<StartOptions, 'logger'> = {}): Promise<TestServer> {
+  return startTestServer(env, options);
 }
 
 /** The server signing in through the given IdP, on an ephemeral port; the IdP learns its redirect URI. */
 export async function startServerWithIdp(idp: TestIdp, env: Record<string, string> = {}, options: Pick<StartOptions, 'logger'> = {}): Promise<TestServer> {
-  const server = await start(
+  const server = await startTestServer(
     {
       OIDC_ISSUER: idp.issuer,
       OIDC_CLIENT_ID: TEST_CLIENT_ID,

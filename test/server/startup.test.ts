@@ -2,8 +2,66 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import test from 'ava';
-import { TEST_SESSION_KEY } from '../helpers/server.ts';
+import { pino } from 'pino';
+import { startFakeHttp } from '../helpers/fake-http.ts';
+import { startIdp } from '../helpers/idp.ts';
+import { startDevServer, startServerWithIdp, startTestServer, TEST_SESSION_KEY } from '../helpers/server.ts';
+
+/** A logger whose `nextLine(pattern)` resolves with the first logged message matching it. */
+function watchedLogger() {
+  const waiting: Array<{ pattern: RegExp; resolve: (message: string) => void }> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) {
+        const message = String(JSON.parse(line).msg ?? '');
+        for (const waiter of waiting.filter(({ pattern }) => pattern.test(message))) {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          waiter.resolve(message);
+        }
+      }
+      done();
+    },
+  });
+  return {
+    logger: pino({ level: 'info' }, sink),
+    nextLine: (pattern: RegExp) => new Promise<string>((resolve) => waiting.push({ pattern, resolve })),
+  };
+}
+
+test('at start the log says the identity provider is ready', async (t) => {
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const { logger, nextLine } = watchedLogger();
+  const ready = nextLine(/^identity provider/);
+  const server = await startServerWithIdp(idp, {}, { logger });
+  t.teardown(() => server.close());
+  t.is(await ready, `identity provider ready: ${idp.issuer}/.well-known/openid-configuration`);
+});
+
+test('at start the log says what is wrong with the identity provider, before anybody tries to sign in', async (t) => {
+  // An IdP whose discovery document names another issuer than the one configured.
+  const impostor = await startFakeHttp((_request, response) => {
+    response.setHeader('Content-Type', 'application/json');
+    response.end(JSON.stringify({ issuer: 'https://elsewhere.example', authorization_endpoint: 'https://elsewhere.example/a', token_endpoint: 'https://elsewhere.example/t', jwks_uri: 'https://elsewhere.example/k' }));
+  });
+  t.teardown(impostor.close);
+  const { logger, nextLine } = watchedLogger();
+  const warning = nextLine(/^identity provider/);
+  const server = await startTestServer({ OIDC_ISSUER: impostor.url, OIDC_CLIENT_ID: 'app', OIDC_CLIENT_SECRET: 'secret' }, { logger });
+  t.teardown(() => server.close());
+  t.regex(await warning, /^identity provider not usable yet: .*issuer.*; sign-in fails until it is \(see \/readyz\)$/);
+});
+
+test('a development IdP the server cannot reach through PUBLIC_URL is named at start', async (t) => {
+  const { logger, nextLine } = watchedLogger();
+  const warning = nextLine(/^identity provider/);
+  // Port 9 (discard) on 127.0.0.1: nothing listens there, as when a container publishes another port.
+  const server = await startDevServer({ PUBLIC_URL: 'http://127.0.0.1:9' }, { logger });
+  t.teardown(() => server.close());
+  t.regex(await warning, /this server reaches its development IdP through PUBLIC_URL/);
+});
 
 async function freePort(): Promise<number> {
   const probe = createServer();
