@@ -19,6 +19,8 @@ export interface KeyStore {
   get(kid: string | undefined, alg: string): Promise<VerificationKey>;
   /** Whether the key is still published as of the last fetch (no request; a stale set is refreshed in the background). */
   isCurrent(key: VerificationKey): boolean;
+  /** Whether the key set holds a key that verifies one of these algorithms (for readiness checks). */
+  usableWith(algorithms: readonly string[]): boolean;
   /** Fetches the key set if there is none yet (for readiness checks). */
   ready(): Promise<void>;
   /** Resolves once no refresh is in flight, e.g. one started in the background. */
@@ -65,6 +67,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   let keys: readonly VerificationKey[] | undefined;
   let current = new Set<VerificationKey>();
   let refreshAt = 0;
+  let lastRefreshFailed = false;
   let inFlight: Promise<void> | undefined;
   const unknownKidRefetches: number[] = [];
 
@@ -104,10 +107,12 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
           keys = fetched;
           current = new Set(fetched);
           refreshAt = now() + maxAgeMs;
+          lastRefreshFailed = false;
         },
         (error: SsoError) => {
           if (!keys) throw error;
           refreshAt = now() + retryAfterMs;
+          lastRefreshFailed = true;
           options.onRefreshError?.(error);
         },
       )
@@ -146,6 +151,11 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       }
       // A kid is only a hint (RFC 7515 4.1.4): one the set does not name may be its one key without a kid.
       if (found.length === 0 && kid !== undefined) found = candidates(undefined, alg).filter((key) => key.kid === undefined);
+      // A key the provider may have added while its JWKS could not be fetched: that is no proof
+      // the token is bad, and a 401 would sign a session out over an outage.
+      if (found.length === 0 && kid !== undefined && lastRefreshFailed) {
+        throw new SsoError('idp_unavailable', "The token names a signing key this server does not know yet, and the identity provider's keys cannot be fetched to look for it");
+      }
       if (found.length > 1) {
         const naming = kid === undefined ? 'names no key (kid) and' : 'names a kid for which';
         throw new SsoError('invalid_token', `The token ${naming} the identity provider publishes several ${alg} keys`);
@@ -157,6 +167,9 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     isCurrent(key) {
       refreshInBackgroundIfStale();
       return current.has(key);
+    },
+    usableWith(algorithms) {
+      return (keys ?? []).some((key) => algorithms.some((alg) => (key.alg === undefined || key.alg === alg) && fitsAlgorithm(key, alg)));
     },
     async ready() {
       if (!keys) await refresh();

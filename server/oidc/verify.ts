@@ -123,20 +123,24 @@ function describeJwtError(error: unknown): string {
  * what the provider advertises (never from the token header), claims per OpenID Connect Core 3.1.3.7.
  * Verified tokens are remembered until their exp, and forgotten as soon as their key leaves the JWKS.
  */
+/**
+ * The algorithms an id_token may be signed with: those the provider advertises that this server
+ * supports. @throws SsoError (idp_unavailable) when there are none.
+ */
+export function allowedAlgorithms(advertised: readonly string[] | undefined): Algorithm[] {
+  // OpenID Connect Discovery 3: RS256 when the provider does not say.
+  const offered = advertised ?? ['RS256'];
+  const allowed = SUPPORTED_ALGORITHMS.filter((alg) => offered.includes(alg));
+  if (allowed.length === 0) {
+    throw new SsoError('idp_unavailable', `The identity provider signs id_tokens with ${offered.join(', ')}; this server accepts ${SUPPORTED_ALGORITHMS.join(', ')}`);
+  }
+  return allowed;
+}
+
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const { discovery, keyStore, clientId, clockToleranceSec = 30, now = Date.now, cacheSize = 10_000 } = options;
   // Only the exact token matches an entry (see cacheKey). No TTL of its own: every hit checks exp.
   const verified = cacheSize > 0 ? new LRUCache<string, VerifiedToken>({ max: cacheSize }) : undefined;
-
-  function allowedAlgorithms(advertised: readonly string[] | undefined): Algorithm[] {
-    // OpenID Connect Discovery 3: RS256 when the provider does not say.
-    const offered = advertised ?? ['RS256'];
-    const allowed = SUPPORTED_ALGORITHMS.filter((alg) => offered.includes(alg));
-    if (allowed.length === 0) {
-      throw new SsoError('idp_unavailable', `The identity provider signs id_tokens with ${offered.join(', ')}; this server accepts ${SUPPORTED_ALGORITHMS.join(', ')}`);
-    }
-    return allowed;
-  }
 
   /** A remembered token is good until its exp, never later (nbf with the usual tolerance). */
   function isWithinLifetime(claims: IdTokenClaims, nowSec: number): boolean {

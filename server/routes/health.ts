@@ -3,6 +3,7 @@ import { ROUTES } from '../../shared/constants.ts';
 import { SsoError } from '../errors.ts';
 import { createDiscovery } from '../oidc/discovery.ts';
 import { createKeyStore } from '../oidc/keys.ts';
+import { allowedAlgorithms } from '../oidc/verify.ts';
 
 export interface HealthOptions {
   discoveryUrl: () => URL;
@@ -21,7 +22,13 @@ export async function probeIdentityProvider(options: { discoveryUrl: URL; expect
   const { now = Date.now } = options;
   try {
     const discovery = createDiscovery({ url: options.discoveryUrl, expectedIssuer: options.expectedIssuer, now });
-    await createKeyStore({ jwksUri: async () => (await discovery.get()).jwks_uri, now }).ready();
+    const document = await discovery.get();
+    const algorithms = allowedAlgorithms(document.id_token_signing_alg_values_supported);
+    const keyStore = createKeyStore({ jwksUri: async () => document.jwks_uri, now });
+    await keyStore.ready();
+    if (!keyStore.usableWith(algorithms)) {
+      return `The identity provider's signing keys at ${document.jwks_uri} include none for ${algorithms.join(', ')}, the algorithms it advertises`;
+    }
     return undefined;
   } catch (error) {
     return error instanceof SsoError ? error.message : 'the identity provider could not be checked';

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { generateSigningKey } from '../../server/dev-idp/keys.ts';
@@ -6,6 +6,7 @@ import { SsoError } from '../../server/errors.ts';
 import { createDiscovery } from '../../server/oidc/discovery.ts';
 import { createKeyStore } from '../../server/oidc/keys.ts';
 import { createTokenVerifier } from '../../server/oidc/verify.ts';
+import { probeIdentityProvider } from '../../server/routes/health.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
 
 /**
@@ -19,9 +20,10 @@ async function providerServing(t: { teardown(fn: () => Promise<void>): void }, m
     response.end(JSON.stringify({ ...metadata, issuer: `http://${request.headers.host}`, jwks_uri: `http://${request.headers.host}/jwks` }));
   });
   t.teardown(() => server.close());
-  const discovery = createDiscovery({ url: new URL(`${server.url}/.well-known/openid-configuration`) });
+  const discoveryUrl = new URL(`${server.url}/.well-known/openid-configuration`);
+  const discovery = createDiscovery({ url: discoveryUrl });
   const keyStore = createKeyStore({ jwksUri: async () => (await discovery.get()).jwks_uri });
-  return { issuer: server.url, verifier: createTokenVerifier({ discovery, keyStore, clientId: 'client' }) };
+  return { issuer: server.url, discoveryUrl, verifier: createTokenVerifier({ discovery, keyStore, clientId: 'client' }) };
 }
 
 const endpoints = { authorization_endpoint: 'http://127.0.0.1/auth', token_endpoint: 'http://127.0.0.1/token' };
@@ -31,6 +33,7 @@ const publicJwk = (privateJwk: Record<string, unknown>) => ({
   ...(privateJwk.alg ? { alg: privateJwk.alg } : {}),
   use: 'sig',
 });
+const es256Key = (kid: string) => ({ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid, alg: 'ES256' });
 const claims = (issuer: string) => ({ iss: issuer, sub: 'u', aud: 'client', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 });
 const sign = (payload: object, key: Record<string, unknown>, algorithm: jwt.Algorithm) =>
   jwt.sign(payload, createPrivateKey({ key: key as never, format: 'jwk' }), { algorithm, keyid: String(key.kid) });
@@ -84,8 +87,7 @@ test('without a kid, the one published key is used; with several keys, a kid is 
 });
 
 test('ES256 tokens verify against an EC key when the IdP advertises ES256', async (t) => {
-  const { privateKey } = await import('node:crypto').then((crypto) => crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
-  const key = { ...privateKey.export({ format: 'jwk' }), kid: 'ec-1', alg: 'ES256' };
+  const key = es256Key('ec-1');
   const { issuer, verifier } = await providerServing(t, { ...endpoints, id_token_signing_alg_values_supported: ['ES256'] }, [publicJwk(key)]);
   t.is(await codeOf(verifier.verify(sign(claims(issuer), key, 'ES256'))), 'accepted');
   const rsa = generateSigningKey('ec-1');
@@ -93,7 +95,6 @@ test('ES256 tokens verify against an EC key when the IdP advertises ES256', asyn
 });
 
 test('keys of different types may share a kid (RFC 7517 4.5): each token gets the key its algorithm needs', async (t) => {
-  const { generateKeyPairSync } = await import('node:crypto');
   const rsa = generateSigningKey('shared');
   const ec = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid: 'shared' };
   const metadata = { ...endpoints, id_token_signing_alg_values_supported: ['RS256', 'ES256'] };
@@ -119,4 +120,46 @@ test('a kid the key set does not name may still be its one key without a kid', a
   const first = generateSigningKey('x');
   const several = await providerServing(t, endpoints, [{ ...publicJwk(first), kid: undefined }, { ...publicJwk(generateSigningKey('y')), kid: undefined }]);
   t.regex(await codeOf(several.verifier.verify(sign(claims(several.issuer), first, 'RS256'))), /^invalid_token: The token names a kid for which the identity provider publishes several RS256 keys/);
+});
+
+test('readiness: keys that fit none of the advertised algorithms, or only algorithms this server refuses, are not ready', async (t) => {
+  const ec = es256Key('ec-only');
+  const rsaOnlyAdvertised = await providerServing(t, { ...endpoints, id_token_signing_alg_values_supported: ['RS256'] }, [publicJwk(ec)]);
+  t.regex((await probeIdentityProvider({ discoveryUrl: rsaOnlyAdvertised.discoveryUrl, expectedIssuer: undefined })) ?? 'ready', /signing keys at .* include none for RS256/);
+
+  const eddsa = await providerServing(t, { ...endpoints, id_token_signing_alg_values_supported: ['EdDSA'] }, [publicJwk(ec)]);
+  t.regex((await probeIdentityProvider({ discoveryUrl: eddsa.discoveryUrl, expectedIssuer: undefined })) ?? 'ready', /signs id_tokens with EdDSA/);
+
+  const fitting = await providerServing(t, { ...endpoints, id_token_signing_alg_values_supported: ['RS256', 'ES256'] }, [publicJwk(ec)]);
+  t.is(await probeIdentityProvider({ discoveryUrl: fitting.discoveryUrl, expectedIssuer: undefined }), undefined);
+});
+
+test('a token naming a new kid while the JWKS cannot be fetched is a 503 (no proof it is bad), and verifies once the IdP is back', async (t) => {
+  const oldKey = generateSigningKey('old');
+  const newKey = generateSigningKey('new');
+  const idp = { jwks: [publicJwk(oldKey)], down: false };
+  const server = await startFakeHttp((request, response) => {
+    if (idp.down) {
+      response.statusCode = 503;
+      return response.end();
+    }
+    response.setHeader('content-type', 'application/json');
+    if (request.url === '/jwks') return response.end(JSON.stringify({ keys: idp.jwks }));
+    response.end(JSON.stringify({ ...endpoints, issuer: `http://${request.headers.host}`, jwks_uri: `http://${request.headers.host}/jwks` }));
+  });
+  t.teardown(() => server.close());
+  const discovery = createDiscovery({ url: new URL(`${server.url}/.well-known/openid-configuration`) });
+  const keyStore = createKeyStore({ jwksUri: async () => (await discovery.get()).jwks_uri });
+  const verifier = createTokenVerifier({ discovery, keyStore, clientId: 'client' });
+  t.is(await codeOf(verifier.verify(sign(claims(server.url), oldKey, 'RS256'))), 'accepted');
+
+  idp.down = true;
+  idp.jwks = [publicJwk(oldKey), publicJwk(newKey)];
+  const rotated = sign(claims(server.url), newKey, 'RS256');
+  t.regex(await codeOf(verifier.verify(rotated)), /^idp_unavailable: The token names a signing key this server does not know yet/);
+
+  idp.down = false;
+  t.is(await codeOf(verifier.verify(rotated)), 'accepted');
+  // With the IdP reachable, a kid it does not publish is the token's fault.
+  t.regex(await codeOf(verifier.verify(sign(claims(server.url), generateSigningKey('stranger'), 'RS256'))), /^invalid_token: /);
 });
