@@ -1,4 +1,4 @@
-import { got, RequestError, type Got } from 'got';
+import { got, ParseError, RequestError, type Got } from 'got';
 
 /** Time allowed for one request to the identity provider. */
 export const IDP_REQUEST_TIMEOUT_MS = 5000;
@@ -17,6 +17,11 @@ export const idpHttp: Got = got.extend({
 
 /** A short human description of why an HTTP request to the IdP failed. */
 export function describeHttpFailure(error: unknown): string {
+  if (error instanceof ParseError) {
+    // A login page or a proxy's error page served with 200, where JSON was due.
+    const type = String(error.response.headers['content-type'] ?? 'no content type').split(';')[0];
+    return `HTTP ${error.response.statusCode} but not JSON: ${type}`;
+  }
   if (error instanceof RequestError) {
     const status = error.response?.statusCode;
     return status ? `HTTP ${status}` : (error.code ?? error.message);

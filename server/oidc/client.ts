@@ -44,7 +44,9 @@ export function codeChallengeFor(codeVerifier: string): string {
 
 const tokenResponseSchema = z.object({
   id_token: z.string({ error: 'has no id_token (is "openid" among the scopes?)' }),
-  token_type: z.string().refine((type) => type.toLowerCase() === 'bearer', { error: 'token_type is not Bearer' }),
+  token_type: z
+    .string({ error: 'has no token_type (RFC 6749 5.1)' })
+    .refine((type) => type.toLowerCase() === 'bearer', { error: 'has a token_type other than Bearer' }),
 });
 
 const oauthErrorSchema = z.object({ error: z.string(), error_description: z.string().optional() });
@@ -90,7 +92,7 @@ function oauthErrorIn(payload: unknown) {
 }
 
 /** simple-oauth2 (Wreck/Boom) failures, translated into ours. */
-function translateExchangeError(error: unknown): SsoError {
+function translateExchangeError(error: unknown, method: 'header' | 'body'): SsoError {
   const failure = error as WreckError;
   // Wreck puts the IdP's response on data: as `payload` for HTTP errors, as `res` for a non-JSON reply.
   const status = failure?.data?.res?.statusCode ?? (failure?.data?.isResponseError ? failure.output?.statusCode : undefined);
@@ -101,7 +103,12 @@ function translateExchangeError(error: unknown): SsoError {
       // RFC 6749 5.2: the IdP does not accept this server as its client. The person signing in
       // cannot change that, the operator must: a server error, logged as one.
       if (reply.error === 'invalid_client' || reply.error === 'unauthorized_client') {
-        return new SsoError('idp_unavailable', `The identity provider refused this server's client credentials (${reply.error}${description}): check OIDC_CLIENT_ID and OIDC_CLIENT_SECRET`, { cause: error, status: 502 });
+        const sent = method === 'header' ? 'client_secret_basic' : 'client_secret_post';
+        return new SsoError(
+          'idp_unavailable',
+          `The identity provider refused this server's client credentials (${reply.error}${description}): check OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, and OIDC_TOKEN_ENDPOINT_AUTH_METHOD (${sent} was used)`,
+          { cause: error, status: 502 },
+        );
       }
       return new SsoError('code_exchange_refused', `The identity provider refused the sign-in (${reply.error}${description})`, { cause: error });
     }
@@ -122,26 +129,28 @@ function translateExchangeError(error: unknown): SsoError {
  */
 export function createOidcClient(options: OidcClientOptions): OidcClient {
   const { discovery, clientId, clientSecret, redirectUri, scopes, now = Date.now } = options;
-  let built: { document: DiscoveryDocument; client: AuthorizationCode } | undefined;
+  let built: { document: DiscoveryDocument; client: AuthorizationCode; method: 'header' | 'body' } | undefined;
 
-  async function client(): Promise<AuthorizationCode> {
+  async function client(): Promise<{ client: AuthorizationCode; method: 'header' | 'body' }> {
     const document = await discovery.get();
     if (built?.document !== document) {
       // Loaded at the first sign-in: a server that only answers Bearer API requests never needs it.
       const { AuthorizationCode } = await import('simple-oauth2');
       const token = hostAndPath(document.token_endpoint);
       const authorize = hostAndPath(document.authorization_endpoint);
+      const method = authorizationMethod(document, options.tokenEndpointAuthMethod);
       built = {
         document,
+        method,
         client: new AuthorizationCode({
           client: { id: clientId, secret: clientSecret },
           auth: { tokenHost: token.host, tokenPath: token.path, authorizeHost: authorize.host, authorizePath: authorize.path },
-          options: { authorizationMethod: authorizationMethod(document, options.tokenEndpointAuthMethod), bodyFormat: 'form' },
+          options: { authorizationMethod: method, bodyFormat: 'form' },
           http: { timeout: IDP_REQUEST_TIMEOUT_MS, redirects: 0, maxBytes: 1024 * 1024 },
         }),
       };
     }
-    return built.client;
+    return built;
   }
 
   return {
@@ -153,7 +162,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
         returnTo,
         startedAt: now(),
       };
-      const authorizationUrl = (await client()).authorizeURL({
+      const authorizationUrl = (await client()).client.authorizeURL({
         redirect_uri: redirectUri,
         scope: scopes.join(' '),
         state: pending.state,
@@ -166,7 +175,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     },
 
     async exchangeCode(code, pending) {
-      const authorizationCode = await client();
+      const { client: authorizationCode, method } = await client();
       let response: unknown;
       try {
         const accessToken = await authorizationCode.getToken({
@@ -176,7 +185,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
         } as Parameters<AuthorizationCode['getToken']>[0]);
         response = accessToken.token;
       } catch (error) {
-        throw translateExchangeError(error);
+        throw translateExchangeError(error, method);
       }
       const parsed = tokenResponseSchema.safeParse(response);
       if (!parsed.success) {

@@ -110,8 +110,8 @@ function describeJwtError(error: unknown): string {
   if (error instanceof jwt.NotBeforeError) return 'The token is not valid yet (nbf)';
   if (error instanceof jwt.JsonWebTokenError) {
     if (error.message === 'invalid signature') return 'The token signature is invalid';
-    if (error.message.startsWith('jwt audience invalid')) return 'The token was issued to another client (aud)';
-    if (error.message.startsWith('jwt issuer invalid')) return 'The token was issued by another issuer (iss)';
+    if (error.message.startsWith('jwt audience invalid')) return 'The token names no audience (aud), or another client than this server';
+    if (error.message.startsWith('jwt issuer invalid')) return 'The token names no issuer (iss), or another issuer than this identity provider';
     if (error.message.startsWith('jwt nonce invalid')) return 'The token nonce does not match the sign-in request';
     return `The token is invalid (${error.message})`;
   }

@@ -94,7 +94,10 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     // RFC 9207: the iss parameter, where the provider sends it, names the provider we asked (mix-up defence).
     const document = await discovery.get();
     const iss = queryParam(ctx, 'iss');
-    if ((iss !== undefined || document.authorization_response_iss_parameter_supported) && iss !== document.issuer) {
+    if (iss === undefined && document.authorization_response_iss_parameter_supported) {
+      throw new SsoError('login_state_mismatch', 'The sign-in reply lacks the iss parameter its identity provider promises (RFC 9207)');
+    }
+    if (iss !== undefined && iss !== document.issuer) {
       throw new SsoError('login_state_mismatch', 'The sign-in reply comes from another identity provider (iss mismatch)');
     }
     const idpError = queryParam(ctx, 'error');

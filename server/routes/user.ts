@@ -30,7 +30,7 @@ export function userRoutes(): Router {
     const claims = ctx.state.user?.claims;
     const email = claims?.email;
     if (typeof email !== 'string' || !email) {
-      throw new SsoError('not_found', 'The token has no email claim (is "email" among OIDC_SCOPES?)');
+      throw new SsoError('not_found', 'The token has no email claim: the identity provider put none in the id_token (is "email" among OIDC_SCOPES, and does the IdP release it?)');
     }
     // An address the IdP marks unverified must not stand for who the user is. Some IdPs never
     // send email_verified (Entra ID): their addresses are taken as the IdP's word (README).

@@ -40,7 +40,7 @@ const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
   ],
   ['an expired token', (idp) => idp.sign(claimsFor(idp, { exp: nowSec() - 3600, iat: nowSec() - 7200 })), /expired/],
   ['a token issued to another client', (idp) => idp.sign(claimsFor(idp, { aud: 'another-client' })), /another client/],
-  ['a token from another issuer', (idp) => idp.sign(claimsFor(idp, { iss: 'https://evil.example.com' })), /another issuer/],
+  ['a token from another issuer', (idp) => idp.sign(claimsFor(idp, { iss: 'https://evil.example.com' })), /another issuer than this identity provider/],
   ['a token not valid yet', (idp) => idp.sign(claimsFor(idp, { nbf: nowSec() + 3600 })), /not valid yet/],
   ['a token without exp', (idp) => idp.sign(claimsFor(idp, { exp: undefined })), /exp/],
   ['a token without sub', (idp) => idp.sign(claimsFor(idp, { sub: undefined })), /sub/],
