@@ -3,7 +3,7 @@ import mount from 'koa-mount';
 import { ROUTES } from '../shared/constants.ts';
 import type { Config, OidcConfig } from './config.ts';
 import type { DevIdp } from './dev-idp/provider.ts';
-import type { Logger } from './logger.ts';
+import { loggableError, type Logger } from './logger.ts';
 import { authenticate } from './middleware/authenticate.ts';
 import { requestFrame } from './middleware/frame.ts';
 import { staticRoutes } from './middleware/static-routes.ts';
@@ -44,7 +44,7 @@ export function createApp(options: AppOptions): Koa {
     jwksUri: async () => (await discovery.get()).jwks_uri,
     now,
     onRequest: (url) => options.onIdpRequest?.('jwks', url),
-    onRefreshError: (error) => logger.warn({ err: error }, 'keeping the current signing keys: refresh failed'),
+    onRefreshError: (error) => logger.warn({ err: loggableError(error) }, 'keeping the current signing keys: refresh failed'),
   });
   const verifier = createTokenVerifier({ discovery, keyStore, clientId: identityProvider.clientId, now });
   const oidc = createOidcClient({
@@ -59,7 +59,14 @@ export function createApp(options: AppOptions): Koa {
   const secureCookies = publicUrl.protocol === 'https:';
 
   const app = new Koa({ proxy: config.trustProxy, keys: [...options.sessionKeys] });
-  app.on('error', (error) => logger.error({ err: error }, 'unhandled error'));
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    // A request Node could not parse (HPE_*) or a client that went away is the client's doing.
+    if (error.code?.startsWith('HPE_') || error.code === 'ECONNRESET' || error.code === 'ECONNABORTED') {
+      logger.warn({ err: loggableError(error) }, 'malformed request, or the client closed the connection');
+    } else {
+      logger.error({ err: loggableError(error) }, 'unhandled error');
+    }
+  });
 
   app.use(requestFrame(logger, { secureCookies }));
   if (options.devIdp) app.use(mount(ROUTES.devIdp, options.devIdp.app));

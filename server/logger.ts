@@ -57,11 +57,42 @@ export function batchingDestination(
   return destination;
 }
 
+interface LoggedError {
+  type: string;
+  message: string;
+  code?: string;
+  status?: number;
+  stack?: string;
+  cause?: LoggedError | string;
+}
+
+/**
+ * An error as it may be logged: its type, message, code, status, stack and cause, and nothing
+ * else. Other properties can hold what must never reach a log: Node's HTTP parser attaches the
+ * raw request bytes it could not parse (`rawPacket`, with the Authorization and Cookie headers),
+ * and HTTP clients attach the request options (with credentials).
+ */
+export function loggableError(error: unknown, depth = 0): LoggedError | string {
+  if (!(error instanceof Error)) return String(error);
+  const { code, status } = error as { code?: unknown; status?: unknown };
+  return {
+    type: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof status === 'number' ? { status } : {}),
+    ...(error.stack ? { stack: error.stack } : {}),
+    ...(error.cause !== undefined && depth < 3 ? { cause: loggableError(error.cause, depth + 1) } : {}),
+  };
+}
+
+/** Pino's options for every logger of the server: no `pid`/`hostname`, errors through {@link loggableError}. */
+export const LOGGER_OPTIONS = { base: undefined, serializers: { err: loggableError } };
+
 /**
  * JSON lines on stdout. Nothing logged carries a token, a cookie or a header: requests are
  * logged by method, path and status only, and errors by our own messages, which never quote tokens.
  */
 export function createLogger(level: string): Logger {
   // Asynchronous: a stdout nobody reads must not stall the server. pino's destination stops logging on EPIPE.
-  return pino({ level, base: undefined }, batchingDestination(pino.destination({ dest: 1, sync: false })));
+  return pino({ level, ...LOGGER_OPTIONS }, batchingDestination(pino.destination({ dest: 1, sync: false })));
 }

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { SsoError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { loggableError, type Logger } from '../logger.ts';
 import { loginErrorPage, sendPage } from '../pages.ts';
 
 export const REALM = 'koa-oidc-sso';
@@ -47,7 +47,7 @@ export function notFound(ctx: Context): SsoError {
  */
 export function respondWithError(ctx: Context, thrown: unknown, logger: Logger): void {
   const error = toSsoError(thrown);
-  if (error.status >= 500) logger.error({ err: thrown, path: ctx.path }, error.message);
+  if (error.status >= 500) logger.error({ err: loggableError(thrown), path: ctx.path }, error.message);
   const message = error.expose ? error.message : 'Something went wrong on the server. Please try again later.';
 
   ctx.status = error.status;

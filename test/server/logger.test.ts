@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { pino } from 'pino';
-import { batchingDestination } from '../../server/logger.ts';
+import { batchingDestination, loggableError } from '../../server/logger.ts';
 
 /** A stand-in for pino's stdout destination that records each write it is given. */
 function recordingOut() {
@@ -100,4 +100,14 @@ test('a stdout nobody reads does not stall the process that logs to it', async (
     if (stderr.includes('\n')) break;
   }
   t.is(stderr, 'still running\n');
+});
+
+test('errors are logged by type, message, code, status, stack and cause only: never the request bytes or options they carry', (t) => {
+  const cause = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', options: { headers: { authorization: 'Basic c2VjcmV0' } } });
+  const error = Object.assign(new Error('Parse Error', { cause }), { code: 'HPE_INVALID_CHUNK_SIZE', status: 400, rawPacket: Buffer.from('Authorization: Bearer x') });
+  const logged = loggableError(error);
+  t.like(logged, { type: 'Error', message: 'Parse Error', code: 'HPE_INVALID_CHUNK_SIZE', status: 400, cause: { message: 'socket hang up', code: 'ECONNRESET' } });
+  t.false(JSON.stringify(logged).includes('Bearer'));
+  t.false(JSON.stringify(logged).includes('c2VjcmV0'));
+  t.is(loggableError('a thrown string'), 'a thrown string');
 });

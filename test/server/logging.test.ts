@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { pino } from 'pino';
@@ -36,3 +37,44 @@ test('one log line per request with method, path, status and duration; no token,
     t.false(everything.includes(secret), `a log line contains ${secret.slice(0, 20)}…`);
   }
 });
+
+test('a request Node cannot parse is logged as a warning without its raw bytes (no token, no cookie)', async (t) => {
+  const lines: string[] = [];
+  let onLine = () => {};
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      onLine();
+      done();
+    },
+  });
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp, {}, { logger: pino({ level: 'info' }, sink) });
+  t.teardown(() => server.close());
+  const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXQtc3ViamVjdCJ9.c2VjcmV0LXNpZ25hdHVyZQ';
+  const logged = new Promise<void>((resolve) => {
+    onLine = () => lines.some((line) => JSON.parse(line).level >= 40) && resolve();
+  });
+
+  const { port } = new URL(server.address);
+  const socket = connect(Number(port), '127.0.0.1');
+  socket.end(`GET /user/id HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nCookie: koa-oidc-sso=secret-cookie\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`);
+  const [reply] = await Promise.all([text(socket), logged]);
+
+  t.regex(reply, /^HTTP\/1\.1 400 /);
+  const line = lines.find((entry) => JSON.parse(entry).level >= 40) ?? '{}';
+  t.is(JSON.parse(line).level, 40);
+  t.is(JSON.parse(line).msg, 'malformed request, or the client closed the connection');
+  t.regex(JSON.parse(line).err.code, /^HPE_/);
+  for (const secret of [token, 'secret-cookie', 'rawPacket']) t.false(lines.join('\n').includes(secret), secret);
+});
+
+function text(socket: Socket): Promise<string> {
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('close', () => resolve(received));
+  });
+}
