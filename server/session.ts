@@ -16,13 +16,15 @@ export interface SessionData {
 /**
  * The shape a session must have to be used at all. A signed cookie of another shape (an older
  * version of this server, or another application sharing SESSION_KEYS) is ignored, as a
- * missing one is: the routes can trust what they read.
+ * missing one is: the routes can trust what they read. Strict: an unknown key such as
+ * `__proto__` would reach koa-session's Session object. koa-session checks `_expire` only when
+ * it is a number, so it must be one: a session that never expires is not one this server wrote.
  */
-const sessionSchema = z.object({
+const sessionSchema = z.strictObject({
   idToken: z.string().optional(),
   logins: z
     .array(
-      z.object({
+      z.strictObject({
         state: z.string(),
         nonce: z.string(),
         codeVerifier: z.string(),
@@ -31,6 +33,8 @@ const sessionSchema = z.object({
       }),
     )
     .optional(),
+  _expire: z.number(),
+  _maxAge: z.number().positive(),
 });
 
 /** Whether a signed session cookie's content has the shape this server writes. */

@@ -42,9 +42,13 @@ test('pending sign-ins with long return_to paths are dropped, oldest first, unti
   t.is(many?.logins?.length, MAX_PENDING_LOGINS);
 });
 
-/** A session cookie signed with the test servers' key, as koa-session and keygrip write one. */
-function signedSessionCookie(content: object): string {
-  const value = Buffer.from(JSON.stringify({ ...content, _expire: Date.now() + 60_000, _maxAge: 60_000 })).toString('base64');
+/**
+ * A session cookie signed with the test servers' key, as koa-session and keygrip write one:
+ * `content` with koa-session's expiry fields (which it may override), or JSON text as it is.
+ */
+function signedSessionCookie(content: object | string): string {
+  const json = typeof content === 'string' ? content : JSON.stringify({ _expire: Date.now() + 60_000, _maxAge: 60_000, ...content });
+  const value = Buffer.from(json).toString('base64');
   const signature = createHmac('sha1', TEST_SESSION_KEY).update(`${SESSION_COOKIE}=${value}`).digest('base64url');
   return `${SESSION_COOKIE}=${value}; ${SESSION_COOKIE}.sig=${signature}`;
 }
@@ -52,10 +56,23 @@ function signedSessionCookie(content: object): string {
 test('a signed session of another shape is ignored like a missing one: never a 500', async (t) => {
   const { idp, server } = await startIdpAndServer(t);
   const http = got.extend({ throwHttpErrors: false, followRedirect: false, retry: { limit: 0 } });
-  const shapes = [{ logins: 'x' }, { logins: [null] }, { logins: [{}] }, { logins: [{ state: 5 }] }, { idToken: 123 }, { idToken: {} }];
+  const inAMinute = Date.now() + 60_000;
+  const shapes: Array<object | string> = [
+    { logins: 'x' },
+    { logins: [null] },
+    { logins: [{}] },
+    { logins: [{ state: 5 }] },
+    { idToken: 123 },
+    { idToken: {} },
+    { idToken: 'a.b.c', _expire: 'tomorrow' }, // koa-session would never expire it
+    { idToken: 'a.b.c', _maxAge: 'x' },
+    { idToken: 'a.b.c', extra: true },
+    // An own __proto__ key would replace the prototype of koa-session's Session object.
+    `{"__proto__":{"idToken":"a.b.c"},"_expire":${inAMinute},"_maxAge":60000}`,
+  ];
   for (const shape of shapes) {
     const cookie = signedSessionCookie(shape);
-    const what = JSON.stringify(shape);
+    const what = typeof shape === 'string' ? shape : JSON.stringify(shape);
     t.is((await http.get(`${server.url}/login`, { headers: { cookie } })).statusCode, 302, what);
     t.is((await http.get(`${server.url}/callback?code=c&state=s`, { headers: { cookie } })).statusCode, 400, what);
     t.is((await http.get(`${server.url}/user/token`, { headers: { cookie } })).statusCode, 401, what);
