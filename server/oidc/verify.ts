@@ -150,6 +150,12 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   async function verifyFully(token: string, verifyOptions: VerifyOptions): Promise<VerifiedToken> {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded) throw invalid('The token is not a signed JWT');
+    // Base64url leaves spare bits in the last character: set, they spell the same signature
+    // differently, and every spelling would pass as a token of its own (RFC 7515 2, RFC 4648 3.5).
+    const signature = token.slice(token.lastIndexOf('.') + 1);
+    if (Buffer.from(signature, 'base64url').toString('base64url') !== signature) {
+      throw invalid('The token signature is not canonical base64url');
+    }
     const header = headerSchema.safeParse(decoded.header);
     if (!header.success) {
       const issue = header.error.issues[0];

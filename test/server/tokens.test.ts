@@ -38,6 +38,17 @@ const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
     },
     /signature/,
   ],
+  [
+    'a copy of a valid token whose signature is spelled differently (unused base64url bits set)',
+    (idp) => {
+      const token = idp.sign(claimsFor(idp));
+      // An RSA-2048 signature is 342 characters carrying 2052 bits: the last character's 4 low bits are spare.
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const last = alphabet.indexOf(token.at(-1)!);
+      return token.slice(0, -1) + alphabet[last | 1];
+    },
+    /signature is not canonical base64url/,
+  ],
   ['an expired token', (idp) => idp.sign(claimsFor(idp, { exp: nowSec() - 3600, iat: nowSec() - 7200 })), /expired/],
   ['a token issued to another client', (idp) => idp.sign(claimsFor(idp, { aud: 'another-client' })), /another client/],
   ['a token from another issuer', (idp) => idp.sign(claimsFor(idp, { iss: 'https://evil.example.com' })), /another issuer than this identity provider/],
