@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ROUTES } from '../shared/constants.ts';
 import { createApp } from './app.ts';
 import { loadConfig, type OidcConfig } from './config.ts';
@@ -59,6 +60,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const early: Array<Parameters<RequestListener>> = [];
   let handle: RequestListener = (request, response) => void early.push([request, response]);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => handle(request, response));
+  // Not a proxy (RFC 9110 9.3.6): without this listener Node would drop CONNECT without an answer.
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+    socket.end('HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

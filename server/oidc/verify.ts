@@ -16,7 +16,8 @@ const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The JOSE header: no `crit` (RFC 7515 4.1.11: we understand no extension), and a JWT if typed at all. */
 const headerSchema = z.object({
-  alg: z.string(),
+  // Bounded: a rejected alg is quoted back in the WWW-Authenticate header.
+  alg: z.string().max(32, { error: 'names no algorithm this server knows' }),
   kid: z.string().optional(),
   typ: z
     .string()

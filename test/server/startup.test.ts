@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, get } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { pino } from 'pino';
@@ -103,4 +103,16 @@ test('a request that arrives while the server is still starting is answered once
     status = await statusOf(`http://127.0.0.1:${port}/healthz`);
   }
   t.is(status, 200);
+});
+
+test('CONNECT is answered 501 (this server is no proxy), not dropped without a word', async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const { port } = new URL(server.address);
+  const socket = connect(Number(port), '127.0.0.1');
+  socket.end('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+  let reply = '';
+  socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+  await once(socket, 'close');
+  t.regex(reply, /^HTTP\/1\.1 501 Not Implemented\r\n/);
 });

@@ -49,6 +49,7 @@ const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
     },
     /signature is not canonical base64url/,
   ],
+  ['a token naming a 5 KB algorithm (quoted back in WWW-Authenticate)', (idp) => `${segment({ alg: 'A'.repeat(5000) })}.${segment(claimsFor(idp))}.c2ln`, /alg names no algorithm this server knows/],
   ['an expired token', (idp) => idp.sign(claimsFor(idp, { exp: nowSec() - 3600, iat: nowSec() - 7200 })), /expired/],
   ['a token issued to another client', (idp) => idp.sign(claimsFor(idp, { aud: 'another-client' })), /another client/],
   ['a token from another issuer', (idp) => idp.sign(claimsFor(idp, { iss: 'https://evil.example.com' })), /another issuer than this identity provider/],
@@ -115,6 +116,7 @@ for (const [what, makeToken, description] of rejected) {
     t.is(response.statusCode, 401);
     const challenge = response.headers['www-authenticate'] ?? '';
     t.regex(challenge, /^Bearer realm="koa-oidc-sso", error="invalid_token", error_description="[^"]+"$/);
+    t.true(challenge.length < 400, 'nothing of the token is quoted back at length');
     const body = JSON.parse(response.body);
     t.is(body.error, 'invalid_token');
     t.regex(body.error_description, description);
