@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import parseBody from 'co-body';
 import Koa from 'koa';
 import mount from 'koa-mount';
+import { LRUCache } from 'lru-cache';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { z } from 'zod';
 import { html, page, sendPage } from '../pages.ts';
@@ -63,7 +64,8 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 export function createDevIdp(options: DevIdpOptions): DevIdp {
   const { issuer, clients, idTokenTtlSec = 3600 } = options;
   const mountPath = new URL(issuer).pathname.replace(/\/$/, '');
-  const names = new Map<string, string>();
+  // Display names typed into the form, by email; bounded, since anybody may type new ones.
+  const names = new LRUCache<string, string>({ max: 1000 });
 
   const configuration: Configuration = {
     clients: clients.map((client) => ({
