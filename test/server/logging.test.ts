@@ -4,7 +4,7 @@ import test from 'ava';
 import { pino } from 'pino';
 import { cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { startIdp } from '../helpers/idp.ts';
-import { startServerWithIdp } from '../helpers/server.ts';
+import { startDevServer, startServerWithIdp } from '../helpers/server.ts';
 
 test('one log line per request with method, path, status and duration; no token, code or cookie in any line', async (t) => {
   const lines: string[] = [];
@@ -78,3 +78,26 @@ function text(socket: Socket): Promise<string> {
     socket.once('close', () => resolve(received));
   });
 }
+
+test("the development IdP's interaction ids (also its cookie's value) are not logged", async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const server = await startDevServer({}, { logger: pino({ level: 'info' }, sink) });
+  t.teardown(() => server.close());
+  const { http, jar } = cookieClient();
+
+  const signedIn = await signIn(server.url, 'quiet@example.com', { http });
+  t.is(signedIn.statusCode, 200);
+
+  const paths = lines.map((line) => JSON.parse(line)).filter((entry) => entry.method).map((entry) => entry.path as string);
+  t.true(paths.includes('/idp/interaction/:uid'), paths.join(' '));
+  t.true(paths.includes('/idp/auth/:uid'), paths.join(' '));
+  const idpCookies = await jar.getCookies(`${server.url}/idp/interaction/x`);
+  const everything = lines.join('\n');
+  for (const cookie of idpCookies) t.false(everything.includes(cookie.value), `${cookie.key} is in the log`);
+});
