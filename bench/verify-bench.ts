@@ -4,9 +4,13 @@
  * interleaved rounds on 127.0.0.1. Every process it starts is stopped before it exits.
  *
  * BENCH_ROUNDS (default 8) and BENCH_SECONDS (default 4) set the length of the run.
+ *
+ * The servers run as `npm start` runs them: compiled JavaScript from dist/, which `npm run bench`
+ * builds first, with no TypeScript loader in their processes.
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import autocannon from 'autocannon';
 import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../test/helpers/idp.ts';
@@ -38,9 +42,12 @@ interface Result {
   cpuPerRequest: number;
 }
 
+const PROCESSES = new URL('../dist/bench/processes.js', import.meta.url).pathname;
+if (!existsSync(PROCESSES)) throw new Error(`${PROCESSES} is missing: run the benchmark with npm run bench, which builds it`);
+
 async function startContender(name: string, role: 'bare' | 'sso', env: Record<string, string> = {}, token?: string): Promise<Contender> {
-  const child = fork(new URL('./processes.ts', import.meta.url).pathname, [role], {
-    execArgv: ['--import', 'tsx'],
+  const child = fork(PROCESSES, [role], {
+    execArgv: [], // not this process's --import tsx
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
