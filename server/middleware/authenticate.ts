@@ -25,14 +25,33 @@ const BEARER_PREFIX = /^Bearer +/i;
  * The token of an `Authorization: Bearer` header; undefined when the request has no such header.
  * The token's own syntax (RFC 6750 b64token, here a compact JWS) is the verifier's to check.
  * @throws SsoError invalid_token when the header says Bearer but carries no token.
+ * @throws SsoError invalid_request (400) when the request has more than one Authorization header.
  */
 export function bearerToken(ctx: Context): string | undefined {
   const header = ctx.headers.authorization;
-  if (!header || !BEARER_SCHEME.test(header)) return undefined;
+  if (!header) return undefined;
+  if (hasRepeatedAuthorization(ctx.req.rawHeaders)) {
+    throw new SsoError('invalid_request', 'The request has more than one Authorization header', { challenge: true });
+  }
+  if (!BEARER_SCHEME.test(header)) return undefined;
   const prefix = BEARER_PREFIX.exec(header);
   const token = prefix ? header.slice(prefix[0].length).trimEnd() : '';
   if (!token) throw new SsoError('invalid_token', 'The Authorization header is not of the form "Bearer <token>"');
   return token;
+}
+
+/**
+ * Node keeps the first of several Authorization headers and drops the rest, while a proxy in
+ * front may have looked at another: a field that cannot be a list (RFC 9110 11.6.2) given twice
+ * is a malformed request, not a choice to make.
+ */
+function hasRepeatedAuthorization(rawHeaders: string[]): boolean {
+  let seen = 0;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true;
+  }
+  return false;
 }
 
 /**

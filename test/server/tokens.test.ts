@@ -1,4 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { generateSigningKey } from '../../server/dev-idp/keys.ts';
@@ -146,6 +148,34 @@ test('malformed Authorization headers are a 401, never a 500', async (t) => {
   // Past Node's header limit the request never reaches the application: 431, still not a 500.
   const huge = await http.get(`${server.url}/user/id`, { headers: { authorization: `Bearer ${'a'.repeat(20_000)}` } });
   t.is(huge.statusCode, 431);
+});
+
+/** Sends `head` (a request line and headers) as is, on a connection of its own; resolves with the whole reply. */
+async function rawRequest(server: TestServer, head: string): Promise<string> {
+  const { hostname, port } = new URL(server.url);
+  const socket = connect(Number(port), hostname);
+  // Not end(): a client that half-closes may find the server gone before its answer is ready.
+  socket.write(`${head}Connection: close\r\n\r\n`);
+  let reply = '';
+  socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+  await once(socket, 'close');
+  return reply;
+}
+
+test('two Authorization headers are a 400 invalid_request: neither of them is picked', async (t) => {
+  const { idp, server } = await startIdpAndServer(t);
+  const valid = idp.sign(claimsFor(idp));
+  const host = `Host: ${new URL(server.url).host}\r\n`;
+  // Node would keep the first and drop the second, whichever of them a proxy in front checked.
+  for (const headers of [`Authorization: Bearer ${valid}\r\nauthorization: Bearer a.b.c\r\n`, `Authorization: Basic dXNlcjpwYXNz\r\nAUTHORIZATION: Bearer ${valid}\r\n`]) {
+    const reply = await rawRequest(server, `GET /user/id HTTP/1.1\r\n${host}${headers}`);
+    t.regex(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    t.regex(reply, /\r\nWWW-Authenticate: Bearer realm="koa-oidc-sso", error="invalid_request", error_description="The request has more than one Authorization header"\r\n/i);
+    t.notRegex(reply, /example\.com/, 'no email in the reply');
+  }
+  // One header, as usual: accepted.
+  const single = await rawRequest(server, `GET /user/id HTTP/1.1\r\n${host}Authorization: Bearer ${valid}\r\n`);
+  t.regex(single, /^HTTP\/1\.1 200 OK\r\n/);
 });
 
 test('no token at all: 401 with a challenge and no error attribute', async (t) => {
