@@ -44,17 +44,14 @@ export class SsoError extends Error {
   override name = 'SsoError';
   readonly status: number;
   readonly expose: boolean;
-  /** Answered with a Bearer challenge (RFC 6750 3): every 401, and a 400 about the Authorization header. */
-  readonly challenge: boolean;
 
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; status?: number; challenge?: boolean },
+    options?: { cause?: unknown; status?: number },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = options?.status ?? STATUS[code];
-    this.challenge = this.status === 401 || options?.challenge === true;
     this.expose = this.status < 500 || code === 'idp_unavailable' || code === 'invalid_id_token';
   }
 }

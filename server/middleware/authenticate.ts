@@ -24,14 +24,14 @@ const BEARER_PREFIX = /^Bearer +/i;
 /**
  * The token of an `Authorization: Bearer` header; undefined when the request has no such header.
  * The token's own syntax (RFC 6750 b64token, here a compact JWS) is the verifier's to check.
- * @throws SsoError invalid_token when the header says Bearer but carries no token.
- * @throws SsoError invalid_request (400) when the request has more than one Authorization header.
+ * @throws SsoError invalid_token when the header says Bearer but carries no token, or when the
+ *   request has more than one Authorization header (a malformed header is a 401, like any other).
  */
 export function bearerToken(ctx: Context): string | undefined {
   const header = ctx.headers.authorization;
   if (!header) return undefined;
   if (hasRepeatedAuthorization(ctx.req.rawHeaders)) {
-    throw new SsoError('invalid_request', 'The request has more than one Authorization header', { challenge: true });
+    throw new SsoError('invalid_token', 'The request has more than one Authorization header');
   }
   if (!BEARER_SCHEME.test(header)) return undefined;
   const prefix = BEARER_PREFIX.exec(header);

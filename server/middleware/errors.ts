@@ -52,11 +52,11 @@ export function respondWithError(ctx: Context, thrown: unknown, logger: Logger):
 
   ctx.status = error.status;
   ctx.set('Cache-Control', 'no-store');
-  if (error.challenge) {
+  if (error.status === 401) {
     // RFC 6750 3.1: no error attribute when the request carried no token.
     const challenge =
-      error.code === 'invalid_token' || error.code === 'invalid_request'
-        ? `Bearer realm="${REALM}", error="${error.code}", error_description="${quotable(message)}"`
+      error.code === 'invalid_token'
+        ? `Bearer realm="${REALM}", error="invalid_token", error_description="${quotable(message)}"`
         : `Bearer realm="${REALM}"`;
     ctx.set('WWW-Authenticate', challenge);
   }
