@@ -85,8 +85,15 @@ export function loggableError(error: unknown, depth = 0): LoggedError | string {
   };
 }
 
-/** Pino's options for every logger of the server: no `pid`/`hostname`, errors through {@link loggableError}. */
-export const LOGGER_OPTIONS = { base: undefined, serializers: { err: loggableError } };
+/**
+ * Pino's options for every logger of the server: no `pid`/`hostname`, errors through
+ * {@link loggableError}. The server's own calls pass errors already made loggable (so that any
+ * logger given to it is safe): those pass as they are, rather than being flattened to a string.
+ */
+export const LOGGER_OPTIONS = {
+  base: undefined,
+  serializers: { err: (value: unknown) => (value instanceof Error ? loggableError(value) : value) },
+};
 
 /**
  * JSON lines on stdout. Nothing logged carries a token, a cookie or a header: requests are

@@ -1,8 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { pino } from 'pino';
-import { batchingDestination, loggableError } from '../../server/logger.ts';
+import { batchingDestination, loggableError, LOGGER_OPTIONS } from '../../server/logger.ts';
 
 /** A stand-in for pino's stdout destination that records each write it is given. */
 function recordingOut() {
@@ -110,4 +111,23 @@ test('errors are logged by type, message, code, status, stack and cause only: ne
   t.false(JSON.stringify(logged).includes('Bearer'));
   t.false(JSON.stringify(logged).includes('c2VjcmV0'));
   t.is(loggableError('a thrown string'), 'a thrown string');
+});
+
+test('the server\'s logger keeps an error\'s details, whether it is given the error or its loggable form', (t) => {
+  const lines: Array<{ err?: unknown }> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  const logger = pino({ level: 'info', ...LOGGER_OPTIONS }, sink);
+  const error = Object.assign(new Error('discovery failed', { cause: new Error('connect ECONNREFUSED') }), { code: 'ECONNREFUSED', rawPacket: 'Authorization: Bearer x' });
+  logger.error({ err: loggableError(error) }, 'as the server logs it');
+  logger.error({ err: error }, 'a raw error');
+  for (const line of lines) {
+    t.like(line.err, { type: 'Error', message: 'discovery failed', code: 'ECONNREFUSED', cause: { message: 'connect ECONNREFUSED' } });
+    t.false(JSON.stringify(line).includes('Bearer'));
+  }
+  t.is(lines.length, 2);
 });
