@@ -77,11 +77,18 @@ async function launch(executablePath: string, profileDir: string, headless: bool
   }
 }
 
+const NO_DISPLAY = /Missing X server|cannot open display/i;
+
 function launchFailureReason(error: unknown, headless: boolean): string {
   const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((line) => line.trim());
-  const telling = lines.find((line) => /in use by another|Missing X server|cannot open display/i.test(line));
-  const hint = !headless && /X server|display/i.test(telling ?? '') ? ' (no display: --headless works once this profile has signed in)' : '';
-  return `${telling ?? lines[0] ?? 'unknown error'}${hint}`;
+  const telling = lines.find((line) => /in use by another/i.test(line) || NO_DISPLAY.test(line));
+  // Puppeteer's own text here ("set headless to true or use xvfb-run") is advice for script authors:
+  // a window nobody can see is no use for typing a password into.
+  if (!headless && telling && NO_DISPLAY.test(telling)) {
+    return 'there is no display to open the sign-in window on (no X server, or DISPLAY is not set). ' +
+      'Forward one (ssh -X), or, once this profile has signed in, use --headless';
+  }
+  return telling ?? lines[0] ?? 'unknown error';
 }
 
 async function firstPage(browser: Browser): Promise<Page> {

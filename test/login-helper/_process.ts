@@ -12,11 +12,16 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * Runs `node --import tsx login-helper/main.ts …args` with XDG_CONFIG_HOME=`configHome` (and
- * Chromium's XDG cache below it, so the tests leave nothing in the home folder); resolves when it exits.
+ * Chromium's XDG cache below it, so the tests leave nothing in the home folder) and the environment's
+ * `overrides` (undefined removes a variable); resolves when it exits.
  */
-export function runCliProcess(args: string[], configHome: string): Promise<CliRun> {
+export function runCliProcess(args: string[], configHome: string, overrides: Record<string, string | undefined> = {}): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome, XDG_CACHE_HOME: path.join(configHome, 'cache') };
   delete env.SSO_SERVER;
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
   const child = spawn(process.execPath, ['--import', 'tsx', 'login-helper/main.ts', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -52,3 +52,15 @@ test.serial("the server's login error page: exit 8, quoting its text", async (t)
   t.regex(run.stderr, /"The identity provider did not sign you in: access_denied"/);
   t.is(run.stdout, '');
 });
+
+test.serial('no display for the window: exit 5 with what to do, not Puppeteer\'s advice to script authors', async (t) => {
+  const dir = await tempFolder(t, 'no-display-');
+  const args = ['login', '--server', `${fake.url}/closes`, '--profile', path.join(dir, 'profile')];
+
+  const run = await runCliProcess(args, dir, { DISPLAY: undefined, WAYLAND_DISPLAY: undefined });
+
+  t.is(run.code, 5, run.stderr);
+  t.regex(run.stderr, /did not start: there is no display to open the sign-in window on .*ssh -X.*--headless/);
+  t.notRegex(run.stderr, /xvfb-run|headless to true/);
+  t.is(run.stdout, '');
+});
