@@ -12,6 +12,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../test/helpers/idp.ts';
 
@@ -42,7 +43,7 @@ interface Result {
   cpuPerRequest: number;
 }
 
-const PROCESSES = new URL('../dist/bench/processes.js', import.meta.url).pathname;
+const PROCESSES = fileURLToPath(new URL('../dist/bench/processes.js', import.meta.url));
 if (!existsSync(PROCESSES)) throw new Error(`${PROCESSES} is missing: run the benchmark with npm run bench, which builds it`);
 
 async function startContender(name: string, role: 'bare' | 'sso', env: Record<string, string> = {}, token?: string): Promise<Contender> {

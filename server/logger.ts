@@ -57,6 +57,9 @@ export function batchingDestination(
   return destination;
 }
 
+/** What loggableError() made: passed on as it is when it meets loggableError() again (pino's serializer). */
+const MADE_LOGGABLE = new WeakSet<object>();
+
 interface LoggedError {
   type: string;
   message: string;
@@ -73,9 +76,10 @@ interface LoggedError {
  * and HTTP clients attach the request options (with credentials).
  */
 export function loggableError(error: unknown, depth = 0): LoggedError | string {
+  if (typeof error === 'object' && error !== null && MADE_LOGGABLE.has(error)) return error as LoggedError;
   if (!(error instanceof Error)) return String(error);
   const { code, status } = error as { code?: unknown; status?: unknown };
-  return {
+  const logged: LoggedError = {
     type: error.name,
     message: error.message,
     ...(typeof code === 'string' ? { code } : {}),
@@ -83,17 +87,16 @@ export function loggableError(error: unknown, depth = 0): LoggedError | string {
     ...(error.stack ? { stack: error.stack } : {}),
     ...(error.cause !== undefined && depth < 3 ? { cause: loggableError(error.cause, depth + 1) } : {}),
   };
+  MADE_LOGGABLE.add(logged);
+  return logged;
 }
 
 /**
  * Pino's options for every logger of the server: no `pid`/`hostname`, errors through
  * {@link loggableError}. The server's own calls pass errors already made loggable (so that any
- * logger given to it is safe): those pass as they are, rather than being flattened to a string.
+ * logger given to it is safe); those pass through again unchanged.
  */
-export const LOGGER_OPTIONS = {
-  base: undefined,
-  serializers: { err: (value: unknown) => (value instanceof Error ? loggableError(value) : value) },
-};
+export const LOGGER_OPTIONS = { base: undefined, serializers: { err: loggableError } };
 
 /**
  * JSON lines on stdout. Nothing logged carries a token, a cookie or a header: requests are

@@ -22,12 +22,17 @@ try {
       ].join('\n'),
     );
   }
+  // A signal can come twice (Ctrl-C or systemd signal the whole group, and npm passes it on
+  // again): the repeat must not kill the shutdown in progress, which ends within 5 s anyway.
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     process.stderr.write(`koa-oidc-sso: ${signal} received, shutting down\n`);
     server.close().then(() => process.exit(0));
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`koa-oidc-sso: configuration error: ${error.message}\n`);

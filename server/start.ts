@@ -55,6 +55,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const config = loadConfig(options.env);
   const logger = options.logger ?? createLogger(config.logLevel);
   const server = createServer({ requireHostHeader: true });
+  // Node drops the headers past the 2000th without a word, so a repeated Authorization header
+  // could hide behind 2000 short ones; the 16 KB header limit still bounds a request.
+  server.maxHeadersCount = 0;
   // The app needs the port (PORT=0) before it exists, so the socket listens first. Requests that
   // arrive before the app is ready wait for it; without a listener Node would leave them hanging.
   const early: Array<Parameters<RequestListener>> = [];
@@ -138,6 +141,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           resolve();
         });
         server.closeIdleConnections();
+        // A connection whose request finishes from now on closes at once instead of idling in
+        // keep-alive until the grace period ends (0 would mean no timeout at all).
+        server.keepAliveTimeout = 1;
       });
       return closing;
     },

@@ -29,7 +29,8 @@ const BEARER_PREFIX = /^Bearer +/i;
  */
 export function bearerToken(ctx: Context): string | undefined {
   const header = ctx.headers.authorization;
-  if (!header) return undefined;
+  // Checked even when the first header is empty: Node keeps that one, and a second could go unseen.
+  if (header === undefined) return undefined;
   if (hasRepeatedAuthorization(ctx.req.rawHeaders)) {
     throw new SsoError('invalid_token', 'The request has more than one Authorization header');
   }

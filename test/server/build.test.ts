@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ test('npm start\'s build runs as plain JavaScript: the development server starts
   const root = mkdtempSync(path.join(tmpdir(), 'sso-build-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   symlinkSync(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'));
+  writeFileSync(path.join(root, 'package.json'), JSON.stringify({ type: 'module' })); // as in the project
   await promisify(execFile)(process.execPath, [TSC, '-p', path.join(REPO, 'tsconfig.build.json'), '--outDir', path.join(root, 'dist')]);
 
   const child = spawn(process.execPath, [path.join(root, 'dist/server/main.js')], {

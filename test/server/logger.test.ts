@@ -129,5 +129,8 @@ test('the server\'s logger keeps an error\'s details, whether it is given the er
     t.like(line.err, { type: 'Error', message: 'discovery failed', code: 'ECONNREFUSED', cause: { message: 'connect ECONNREFUSED' } });
     t.false(JSON.stringify(line).includes('Bearer'));
   }
-  t.is(lines.length, 2);
+  // Anything else given as an error (a thrown plain object) is not logged field by field.
+  logger.error({ err: { rawPacket: 'Authorization: Bearer x' } }, 'a thrown object');
+  t.is(lines.length, 3);
+  t.false(JSON.stringify(lines[2]).includes('Bearer'));
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, get } from 'node:http';
+import { createServer, get, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import test from 'ava';
@@ -115,4 +115,57 @@ test('CONNECT is answered 501 (this server is no proxy), not dropped without a w
   socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
   await once(socket, 'close');
   t.regex(reply, /^HTTP\/1\.1 501 Not Implemented\r\n/);
+});
+
+test('a signal that comes twice (to the whole process group, then passed on by npm) does not cut the shutdown short', async (t) => {
+  // An IdP that answers nothing until told to: a sign-in waiting on it stays in flight.
+  const held: ServerResponse[] = [];
+  let nextRequest = () => {};
+  const idp = await startFakeHttp((_request, response) => {
+    held.push(response);
+    nextRequest();
+  });
+  t.teardown(idp.close);
+  const requestsReached = (count: number) =>
+    new Promise<void>((resolve) => {
+      nextRequest = () => held.length >= count && resolve();
+      nextRequest();
+    });
+
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', SESSION_KEYS: TEST_SESSION_KEY, OIDC_ISSUER: idp.url, OIDC_CLIENT_ID: 'app', OIDC_CLIENT_SECRET: 'secret' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit');
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const port = await new Promise<string>((resolve) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const listening = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
+      if (listening) resolve(listening[1]!);
+    });
+  });
+  let stderr = '';
+  const shuttingDown = new Promise<void>((resolve) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      if (stderr.includes('SIGTERM received')) resolve();
+    });
+  });
+
+  // The start-up check and this sign-in's discovery request: once both reached the IdP, the sign-in is in flight.
+  const signIn = statusOf(`http://127.0.0.1:${port}/login`);
+  await requestsReached(2);
+  child.kill('SIGTERM');
+  await shuttingDown;
+  child.kill('SIGTERM');
+  for (const response of held) response.writeHead(503).end();
+
+  t.is(await signIn, 503, 'the sign-in in flight was answered');
+  t.deepEqual(await exited, [0, null]);
+  t.is(stderr.match(/SIGTERM received/g)?.length, 1);
 });

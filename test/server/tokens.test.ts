@@ -173,6 +173,13 @@ test('two Authorization headers are a 401 invalid_token: neither of them is pick
     t.regex(reply, /\r\nWWW-Authenticate: Bearer realm="koa-oidc-sso", error="invalid_token", error_description="The request has more than one Authorization header"\r\n/i);
     t.notRegex(reply, /example\.com/, 'no email in the reply');
   }
+  // An empty first header is still a first header: the second one is not quietly ignored.
+  const afterEmpty = await rawRequest(server, `GET /user/id HTTP/1.1\r\n${host}Authorization:\r\nAuthorization: Bearer ${valid}\r\n`);
+  t.regex(afterEmpty, /^HTTP\/1\.1 401 Unauthorized\r\n[^]*error="invalid_token", error_description="The request has more than one Authorization header"/i);
+  // Nor is one hidden behind 2000 other headers (Node's default limit would drop it unseen).
+  const filler = 'a:\r\n'.repeat(2000);
+  const hidden = await rawRequest(server, `GET /user/id HTTP/1.1\r\n${host}Authorization: Bearer ${valid}\r\n${filler}Authorization: Bearer a.b.c\r\n`);
+  t.regex(hidden, /^HTTP\/1\.1 401 Unauthorized\r\n[^]*more than one Authorization header/i);
   // One header, as usual: accepted.
   const single = await rawRequest(server, `GET /user/id HTTP/1.1\r\n${host}Authorization: Bearer ${valid}\r\n`);
   t.regex(single, /^HTTP\/1\.1 200 OK\r\n/);
