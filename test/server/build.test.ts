@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { TEST_IDS } from '../../shared/constants.ts';
 import { cookieClient, signIn } from '../helpers/browserless-login.ts';
+import { listeningPort } from '../helpers/server-process.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -30,15 +31,7 @@ test('npm start\'s build runs as plain JavaScript: the development server starts
     if (child.exitCode === null) child.kill('SIGKILL');
     await exited;
   });
-  let stdout = '';
-  const port = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const listening = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
-      if (listening) resolve(listening[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`the built server exited with ${code} before listening`)));
-  });
+  const port = await listeningPort(child);
 
   // The modules loaded on demand (the development IdP, simple-oauth2) resolve in the build too.
   const base = `http://localhost:${port}`;

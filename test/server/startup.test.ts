@@ -7,6 +7,7 @@ import test from 'ava';
 import { pino } from 'pino';
 import { startFakeHttp } from '../helpers/fake-http.ts';
 import { startIdp } from '../helpers/idp.ts';
+import { listeningPort } from '../helpers/server-process.ts';
 import { startDevServer, startServerWithIdp, startTestServer, TEST_SESSION_KEY } from '../helpers/server.ts';
 
 /** A logger whose `nextLine(pattern)` resolves with the first logged message matching it. */
@@ -141,14 +142,7 @@ test('a signal that comes twice (to the whole process group, then passed on by n
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   });
-  const port = await new Promise<string>((resolve) => {
-    let stdout = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const listening = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
-      if (listening) resolve(listening[1]!);
-    });
-  });
+  const port = await listeningPort(child);
   let stderr = '';
   const shuttingDown = new Promise<void>((resolve) => {
     child.stderr.on('data', (chunk) => {
