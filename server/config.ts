@@ -45,6 +45,13 @@ const booleanFlag = z
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).transform((value) => new URL(value));
 
 const nonBlank = z.string().trim().min(1, { error: 'must not be empty' });
+/**
+ * RFC 6749 Appendix A: a client id or secret is printable ASCII. The OAuth client refuses
+ * anything else only at the first sign-in, quoting the value: refused here, unquoted.
+ */
+const clientCredential = nonBlank.regex(/^[\x20-\x7E]+$/, {
+  error: 'must be printable ASCII (RFC 6749 Appendix A): look for an accented letter, a typographic quote or an invisible character copied with it',
+});
 
 const envSchema = z.object({
   NODE_ENV: z.string().optional(),
@@ -64,8 +71,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OIDC_ISSUER: httpUrl.optional(),
   OIDC_WELL_KNOWN_URL: httpUrl.optional(),
-  OIDC_CLIENT_ID: nonBlank.optional(),
-  OIDC_CLIENT_SECRET: nonBlank.optional(),
+  OIDC_CLIENT_ID: clientCredential.optional(),
+  OIDC_CLIENT_SECRET: clientCredential.optional(),
   OIDC_TOKEN_ENDPOINT_AUTH_METHOD: z
     .enum(['client_secret_basic', 'client_secret_post'], { error: 'must be client_secret_basic or client_secret_post' })
     .optional(),

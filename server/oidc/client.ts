@@ -124,6 +124,19 @@ function translateExchangeError(error: unknown, method: 'header' | 'body'): SsoE
 }
 
 /**
+ * Runs simple-oauth2's constructor, whose option check quotes the refused value (the client
+ * secret among them): the error keeps the option's name only, and no cause to be logged.
+ */
+function buildClient(construct: () => AuthorizationCode): AuthorizationCode {
+  try {
+    return construct();
+  } catch (error) {
+    const option = (error as { details?: Array<{ context?: { label?: unknown } }> }).details?.[0]?.context?.label;
+    throw new SsoError('idp_unavailable', `The OAuth client could not be set up: simple-oauth2 refused ${typeof option === 'string' ? JSON.stringify(option) : 'its options'} (check OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and the identity provider's endpoints)`);
+  }
+}
+
+/**
  * The authorization-code flow with state, nonce and PKCE (RFC 6749 4.1, RFC 7636, RFC 9700 2.1.1),
  * on a simple-oauth2 client rebuilt whenever discovery hands back a new document.
  */
@@ -142,12 +155,12 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
       built = {
         document,
         method,
-        client: new AuthorizationCode({
+        client: buildClient(() => new AuthorizationCode({
           client: { id: clientId, secret: clientSecret },
           auth: { tokenHost: token.host, tokenPath: token.path, authorizeHost: authorize.host, authorizePath: authorize.path },
           options: { authorizationMethod: method, bodyFormat: 'form' },
           http: { timeout: IDP_REQUEST_TIMEOUT_MS, redirects: 0, maxBytes: 1024 * 1024 },
-        }),
+        })),
       };
     }
     return built;

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { ROUTES } from '../../shared/constants.ts';
+import type { IdTokenClaims } from '../../shared/claims.ts';
 import { SsoError } from '../errors.ts';
 import type { OidcClient, PendingLogin } from '../oidc/client.ts';
 import type { Discovery } from '../oidc/discovery.ts';
@@ -58,6 +59,15 @@ function pendingLoginFor(logins: PendingLogin[], state: string | undefined, logi
   return login;
 }
 
+/**
+ * Who signed in, as the success page names them: the email when it may stand for the user (as at
+ * /user/id: present and not marked unverified), else the name, else the subject identifier.
+ */
+export function displayName(claims: IdTokenClaims): string {
+  if (claims.email && claims.email_verified !== false) return claims.email;
+  return claims.name || claims.sub;
+}
+
 /** GET /login, /callback and /logout: the authorization-code flow and RP-initiated logout. */
 export function authRoutes(options: AuthRoutesOptions): Router {
   const { oidc, discovery, verifier, clientId, publicUrl, now = Date.now } = options;
@@ -86,9 +96,11 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   router.get(ROUTES.callback, noStore, async (ctx) => {
     const logins = ctx.session?.logins ?? [];
     const login = pendingLoginFor(logins, queryParam(ctx, 'state'), loginUrl);
-    // Its one-time values are used up by this reply, whatever its outcome.
+    // Its one-time values are used up by this reply, whatever its outcome. A token another tab's
+    // sign-in has stored since stays: a sign-in that fails signs nobody out.
     const others = logins.filter((candidate) => candidate !== login);
-    ctx.session = others.length > 0 ? { logins: others } : null;
+    const signedIn = ctx.session?.idToken;
+    ctx.session = signedIn || others.length > 0 ? { ...(signedIn ? { idToken: signedIn } : {}), logins: others } : null;
     if (now() - login.startedAt > LOGIN_TIMEOUT_MS) throw new SsoError('login_state_mismatch', 'The sign-in took too long. Please start again.');
 
     // RFC 9207: the iss parameter, where the provider sends it, names the provider we asked (mix-up defence).
@@ -129,7 +141,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       ctx.redirect(login.returnTo);
       return;
     }
-    sendPage(ctx, loginSuccessPage(claims.email ?? claims.name ?? claims.sub));
+    sendPage(ctx, loginSuccessPage(displayName(claims)));
   });
 
   router.get(ROUTES.logout, noStore, async (ctx) => {

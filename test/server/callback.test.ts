@@ -1,5 +1,6 @@
 import test from 'ava';
 import { TEST_IDS } from '../../shared/constants.ts';
+import { displayName } from '../../server/routes/auth.ts';
 import { callbackUrlFor, cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
 import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestIdp } from '../helpers/idp.ts';
@@ -37,6 +38,22 @@ test('two sign-ins started in two tabs both complete', async (t) => {
   t.is((await http.get(first, html)).statusCode, 200);
   t.is((await http.get(second, html)).statusCode, 200);
   t.is((await http.get(`${server.url}/user/id`)).body, 'tabs@example.com');
+});
+
+test("a sign-in that fails in one tab keeps the token another tab's sign-in has just stored", async (t) => {
+  const { server } = await startIdpAndServer(t);
+  const { http } = cookieClient();
+  const first = await callbackUrlFor(server.url, 'tabs@example.com', http);
+  const second = await callbackUrlFor(server.url, 'tabs@example.com', http);
+  t.is((await http.get(first, html)).statusCode, 200);
+  const cancelled = new URL(`${server.url}/callback`);
+  cancelled.searchParams.set('error', 'access_denied');
+  cancelled.searchParams.set('state', second.searchParams.get('state') ?? '');
+  cancelled.searchParams.set('iss', second.searchParams.get('iss') ?? '');
+  t.is((await http.get(cancelled, html)).statusCode, 400);
+  t.is((await http.get(`${server.url}/user/id`)).body, 'tabs@example.com');
+  // The failed sign-in's one-time values are gone all the same.
+  t.is((await http.get(second, html)).statusCode, 400);
 });
 
 test('an IdP error reply with a state this browser did not send is refused without showing its text', async (t) => {
@@ -287,3 +304,12 @@ test('a wrong client secret is a 502 that names the settings to check, not a ref
   t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
 });
 
+
+test('the success page names the user by an email that may stand for them, else by name, else by subject', (t) => {
+  const claims = { iss: 'https://idp.example.com', sub: 'user-1', aud: 'app', exp: 2, iat: 1 };
+  t.is(displayName({ ...claims, email: 'ada@example.com', name: 'Ada' }), 'ada@example.com');
+  t.is(displayName({ ...claims, email: '', name: 'Ada' }), 'Ada');
+  t.is(displayName({ ...claims, email: 'ada@example.com', email_verified: false, name: 'Ada' }), 'Ada');
+  t.is(displayName({ ...claims, email: 'ada@example.com', email_verified: false }), 'user-1');
+  t.is(displayName({ ...claims, name: '' }), 'user-1');
+});

@@ -2,6 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import test from 'ava';
 import { createOidcClient, codeChallengeFor } from '../../server/oidc/client.ts';
 import { createDiscovery } from '../../server/oidc/discovery.ts';
+import { SsoError } from '../../server/errors.ts';
+import { loggableError } from '../../server/logger.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
 
 interface TokenRequest {
@@ -37,11 +39,11 @@ async function tokenEndpoint(t: { teardown(fn: () => Promise<void>): void }, met
   return { url: server.url, received };
 }
 
-function client(url: string, tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post') {
+function client(url: string, tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post', clientSecret = 's3cr:et') {
   return createOidcClient({
     discovery: createDiscovery({ url: new URL(`${url}/.well-known/openid-configuration`) }),
     clientId: 'my client',
-    clientSecret: 's3cr:et',
+    clientSecret,
     redirectUri: 'https://app.example.com/callback',
     scopes: ['openid', 'email'],
     tokenEndpointAuthMethod,
@@ -91,4 +93,12 @@ test('endpoints whose path starts with // stay on the IdP\'s host', async (t) =>
   t.is(new URL(authorizationUrl).pathname, '//realms/x/auth');
   t.is(await oidc.exchangeCode('the-code', pending), 'h.p.s');
   t.is(idp.received[0]?.url, '//realms/x/token');
+});
+
+test("a client option simple-oauth2 refuses is named, and its value is in neither the error nor its cause", async (t) => {
+  const idp = await tokenEndpoint(t, undefined);
+  const error = await t.throwsAsync(client(idp.url, undefined, 'top-s\u00e9cret').startLogin(undefined), { instanceOf: SsoError });
+  t.is(error?.code, 'idp_unavailable');
+  t.regex(error?.message ?? '', /simple-oauth2 refused "client\.secret"/);
+  t.false(JSON.stringify(loggableError(error)).includes('top-s'));
 });

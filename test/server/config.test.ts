@@ -62,6 +62,8 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   [{ NODE_ENV: 'production', SESSION_KEYS: KEY }, /development IdP never runs in production/],
   [{ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp, OIDC_ISSUER: 'http://login.example.com' }, /^OIDC_ISSUER: must be an https URL when NODE_ENV=production/],
   [{ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp, PUBLIC_URL: 'http://sso.example.com' }, /^PUBLIC_URL: must be an https URL/],
+  [{ ...idp, OIDC_CLIENT_SECRET: 's\u00e9cret' }, /^OIDC_CLIENT_SECRET: must be printable ASCII/],
+  [{ ...idp, OIDC_CLIENT_ID: 'app\u200b' }, /^OIDC_CLIENT_ID: must be printable ASCII/],
   [{ ...idp, OIDC_TOKEN_ENDPOINT_AUTH_METHOD: 'private_key_jwt' }, /^OIDC_TOKEN_ENDPOINT_AUTH_METHOD: must be client_secret_basic or client_secret_post/],
 ];
 
@@ -81,4 +83,9 @@ test('production with an IdP and session keys is accepted; http only on loopback
 test('OIDC_TOKEN_ENDPOINT_AUTH_METHOD overrides the choice from discovery', (t) => {
   t.is(loadConfig({ ...idp, OIDC_TOKEN_ENDPOINT_AUTH_METHOD: 'client_secret_post' }).oidc?.tokenEndpointAuthMethod, 'client_secret_post');
   t.is(loadConfig(idp).oidc?.tokenEndpointAuthMethod, undefined);
+});
+
+test('a refused client secret is not quoted in the error', (t) => {
+  const error = t.throws(() => loadConfig({ ...idp, OIDC_CLIENT_SECRET: 'top-s\u00e9cret' }), { instanceOf: ConfigError });
+  t.false(error?.message.includes('top-s'));
 });
