@@ -5,6 +5,7 @@ import type { Config, OidcConfig } from './config.ts';
 import type { DevIdp } from './dev-idp/provider.ts';
 import { loggableError, type Logger } from './logger.ts';
 import { authenticate } from './middleware/authenticate.ts';
+import { notFound } from './middleware/errors.ts';
 import { requestFrame } from './middleware/frame.ts';
 import { staticRoutes } from './middleware/static-routes.ts';
 import { createOidcClient } from './oidc/client.ts';
@@ -69,7 +70,11 @@ export function createApp(options: AppOptions): Koa {
   });
 
   app.use(requestFrame(logger, { secureCookies }));
-  if (options.devIdp) app.use(mount(ROUTES.devIdp, options.devIdp.app));
+  if (options.devIdp) {
+    app.use(mount(ROUTES.devIdp, options.devIdp.app));
+    // What the provider leaves unanswered under its prefix is not this server's route either.
+    app.use(mount(ROUTES.devIdp, (ctx) => Promise.reject(notFound(ctx))));
+  }
 
   // The session cookie is read, checked and written only where it is used: the sign-in routes,
   // /user/token, and requests that authenticate by session. Bearer API requests never touch it.

@@ -32,6 +32,17 @@ test('with no IdP configured, the development IdP at /idp signs anybody in with 
   t.is(id.body, 'newcomer@example.com');
 });
 
+test("paths under /idp that the development IdP does not serve are a 404, not the server's sign-in demand", async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  for (const path of ['/idp/token', '/idp/no-such-page']) {
+    const response = await http.get(`${server.url}${path}`);
+    t.is(response.statusCode, 404, path);
+    t.is(response.headers['www-authenticate'], undefined, path);
+  }
+});
+
 test('the development IdP refuses an invalid email and escapes nothing into the page', async (t) => {
   const server = await startDevServer();
   t.teardown(() => server.close());
