@@ -5,8 +5,8 @@ import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { generateSigningKey } from '../../server/dev-idp/keys.ts';
 import { cookieClient } from '../helpers/browserless-login.ts';
-import { TEST_CLIENT_ID, type TestIdp } from '../helpers/idp.ts';
-import { startIdpAndServer, type TestServer } from '../helpers/server.ts';
+import { startIdp, TEST_CLIENT_ID, type TestIdp } from '../helpers/idp.ts';
+import { startIdpAndServer, startServerWithIdp, type TestServer } from '../helpers/server.ts';
 
 const http = cookieClient().http;
 const nowSec = () => Math.floor(Date.now() / 1000);
@@ -111,9 +111,21 @@ const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
   ['a token of 10,000 characters', () => 'a'.repeat(5000) + '.' + 'b'.repeat(4999), /too large/],
 ];
 
+// A refused token changes nothing on either side: one IdP and one server serve all these tests.
+let sharedIdp: TestIdp | undefined;
+let sharedServer: TestServer | undefined;
+test.before(async () => {
+  sharedIdp = await startIdp();
+  sharedServer = await startServerWithIdp(sharedIdp);
+});
+test.after.always(async () => {
+  await sharedServer?.close();
+  await sharedIdp?.close();
+});
+
 for (const [what, makeToken, description] of rejected) {
   test(`rejects ${what} with 401 invalid_token`, async (t) => {
-    const { idp, server } = await startIdpAndServer(t);
+    const [idp, server] = [sharedIdp!, sharedServer!];
     const response = await withBearer(server, makeToken(idp));
     t.is(response.statusCode, 401);
     const challenge = response.headers['www-authenticate'] ?? '';
