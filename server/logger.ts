@@ -70,12 +70,12 @@ interface LoggedError {
 }
 
 /**
- * An error as it may be logged: its type, message, code, status, stack and cause, and nothing
- * else. Other properties can hold what must never reach a log: Node's HTTP parser attaches the
+ * An error as it may be logged: its type, message, code, status, stack (unless `stack: false`)
+ * and cause, and nothing else. Other properties can hold what must never reach a log: Node's HTTP parser attaches the
  * raw request bytes it could not parse (`rawPacket`, with the Authorization and Cookie headers),
  * and HTTP clients attach the request options (with credentials).
  */
-export function loggableError(error: unknown, depth = 0): LoggedError | string {
+export function loggableError(error: unknown, options: { stack?: boolean } = {}, depth = 0): LoggedError | string {
   if (typeof error === 'object' && error !== null && MADE_LOGGABLE.has(error)) return error as LoggedError;
   if (!(error instanceof Error)) return String(error);
   const { code, status } = error as { code?: unknown; status?: unknown };
@@ -84,8 +84,8 @@ export function loggableError(error: unknown, depth = 0): LoggedError | string {
     message: error.message,
     ...(typeof code === 'string' ? { code } : {}),
     ...(typeof status === 'number' ? { status } : {}),
-    ...(error.stack ? { stack: error.stack } : {}),
-    ...(error.cause !== undefined && depth < 3 ? { cause: loggableError(error.cause, depth + 1) } : {}),
+    ...(error.stack && options.stack !== false ? { stack: error.stack } : {}),
+    ...(error.cause !== undefined && depth < 3 ? { cause: loggableError(error.cause, options, depth + 1) } : {}),
   };
   MADE_LOGGABLE.add(logged);
   return logged;

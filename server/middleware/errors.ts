@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { SsoError } from '../errors.ts';
+import { SsoError, type ErrorCode } from '../errors.ts';
 import { loggableError, type Logger } from '../logger.ts';
 import { loginErrorPage, sendPage } from '../pages.ts';
 
@@ -41,13 +41,21 @@ export function notFound(ctx: Context): SsoError {
   return new SsoError('not_found', `No route for ${ctx.method} ${ctx.path}`);
 }
 
+/** 5xx errors that report the identity provider's state (logged as warnings, without stacks). */
+const OPERATIONAL: ReadonlySet<ErrorCode> = new Set(['idp_unavailable', 'invalid_id_token']);
+
 /**
  * The one place that turns errors into responses: JSON with RFC 6750 headers for API clients,
  * a page with the login-error marker for browsers. 5xx details are logged, never shown.
  */
 export function respondWithError(ctx: Context, thrown: unknown, logger: Logger): void {
   const error = toSsoError(thrown);
-  if (error.status >= 500) logger.error({ err: loggableError(thrown), path: ctx.path }, error.message);
+  if (OPERATIONAL.has(error.code)) {
+    // The IdP down or answering garbage is the IdP's state, not a bug here: what failed, no stacks.
+    logger.warn({ err: loggableError(thrown, { stack: false }), path: ctx.path }, error.message);
+  } else if (error.status >= 500) {
+    logger.error({ err: loggableError(thrown), path: ctx.path }, error.message);
+  }
   const message = error.expose ? error.message : 'Something went wrong on the server. Please try again later.';
 
   ctx.status = error.status;

@@ -2,9 +2,10 @@ import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { pino } from 'pino';
+import { LOGGER_OPTIONS } from '../../server/logger.ts';
 import { cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { startIdp } from '../helpers/idp.ts';
-import { startDevServer, startServerWithIdp } from '../helpers/server.ts';
+import { startDevServer, startServerWithIdp, startTestServer } from '../helpers/server.ts';
 
 test('one log line per request with method, path, status and duration; no token, code or cookie in any line', async (t) => {
   const lines: string[] = [];
@@ -100,4 +101,24 @@ test("the development IdP's interaction ids (also its cookie's value) are not lo
   const idpCookies = await jar.getCookies(`${server.url}/idp/interaction/x`);
   const everything = lines.join('\n');
   for (const cookie of idpCookies) t.false(everything.includes(cookie.value), `${cookie.key} is in the log`);
+});
+
+test('an unreachable IdP is logged per failed request as a warning naming the cause, without stacks', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const env = { OIDC_ISSUER: 'http://127.0.0.1:1/idp', OIDC_CLIENT_ID: 'app', OIDC_CLIENT_SECRET: 'secret' };
+  const server = await startTestServer(env, { logger: pino({ level: 'info', ...LOGGER_OPTIONS }, sink) });
+  t.teardown(() => server.close());
+
+  const response = await cookieClient().http.get(`${server.url}/login`);
+  t.is(response.statusCode, 503);
+  const failure = lines.map((line) => JSON.parse(line)).find((entry) => entry.path === '/login' && entry.err);
+  t.is(failure?.level, 40);
+  t.is(failure?.err.cause?.code, 'ECONNREFUSED');
+  t.false(lines.join('\n').includes('"stack"'));
 });
