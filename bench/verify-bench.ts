@@ -104,6 +104,7 @@ try {
     OIDC_CLIENT_ID: TEST_CLIENT_ID,
     OIDC_CLIENT_SECRET: TEST_CLIENT_SECRET,
     SESSION_KEYS: 'bench-session-key-0123456789abcdef0123456789',
+    PUBLIC_URL: 'http://localhost:5000', // required in production; only sign-in links use it
   };
   const bare = await startContender('bare Koa route', 'bare');
   const sso = await startContender('SSO server, Bearer RS256 (request log on)', 'sso', { ...ssoEnv, LOG_LEVEL: 'info' }, token);

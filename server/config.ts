@@ -54,7 +54,13 @@ const clientCredential = nonBlank.regex(/^[\x20-\x7E]+$/, {
 });
 
 const envSchema = z.object({
-  NODE_ENV: z.string().optional(),
+  NODE_ENV: z
+    .string()
+    .refine((value) => value === 'production' || !/^prod/i.test(value.trim()), {
+      // A near miss would otherwise run as development: with no IdP set, the development IdP.
+      error: 'must be exactly "production" to run in production',
+    })
+    .optional(),
   PORT: z.coerce
     .number({ error: 'must be a port number' })
     .int({ error: 'must be a whole number' })
@@ -69,7 +75,11 @@ const envSchema = z.object({
     .optional(),
   TRUST_PROXY: booleanFlag.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  OIDC_ISSUER: httpUrl.optional(),
+  OIDC_ISSUER: httpUrl
+    .refine((url) => !url.pathname.includes('/.well-known/'), {
+      error: 'is the issuer, not its discovery document: leave out /.well-known/…, or set OIDC_WELL_KNOWN_URL to the document instead',
+    })
+    .optional(),
   OIDC_WELL_KNOWN_URL: httpUrl.optional(),
   OIDC_CLIENT_ID: clientCredential.optional(),
   OIDC_CLIENT_SECRET: clientCredential.optional(),
@@ -99,6 +109,16 @@ function withoutEmpty(env: Record<string, string | undefined>): Record<string, s
   return Object.fromEntries(
     Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ''),
   );
+}
+
+/**
+ * A warning when other machines can connect (HOST is not loopback) but PUBLIC_URL is unset: the
+ * sign-in would send their browsers back to http://localhost. Undefined when there is none.
+ */
+export function publicUrlWarning(config: Pick<Config, 'host' | 'publicUrl'>): string | undefined {
+  const hostUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}`;
+  if (config.publicUrl || !URL.canParse(hostUrl) || isLoopback(new URL(hostUrl))) return undefined;
+  return `HOST=${config.host} accepts other machines, but PUBLIC_URL is not set: sign-in sends their browsers to http://localhost. Set PUBLIC_URL to the address they reach this server at`;
 }
 
 function isLoopback(url: URL): boolean {
@@ -164,6 +184,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       'OIDC_ISSUER (or OIDC_WELL_KNOWN_URL) is required when NODE_ENV=production: the development IdP never runs in production',
     );
+  }
+
+  if (production && !vars.PUBLIC_URL) {
+    throw new ConfigError('PUBLIC_URL is required when NODE_ENV=production: the https address browsers reach this server at (redirect_uri is PUBLIC_URL/callback)');
   }
 
   return Object.freeze({

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ROUTES } from '../shared/constants.ts';
 import { createApp } from './app.ts';
-import { loadConfig, type OidcConfig } from './config.ts';
+import { loadConfig, publicUrlWarning, type OidcConfig } from './config.ts';
 import type { DevIdp } from './dev-idp/provider.ts';
 import { devStatePath, loadDevState } from './dev-idp/state.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -76,6 +76,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const { port } = server.address() as AddressInfo;
   const publicUrl = config.publicUrl ?? new URL(`http://localhost:${port}`);
+  const publicUrlProblem = publicUrlWarning(config);
+  if (publicUrlProblem) logger.warn(publicUrlProblem);
 
   // Outside production SESSION_KEYS may be unset: a generated key, kept in a file, survives restarts.
   const state = config.sessionKeys ? undefined : loadDevState();

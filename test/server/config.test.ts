@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ConfigError, loadConfig } from '../../server/config.ts';
+import { ConfigError, loadConfig, publicUrlWarning } from '../../server/config.ts';
 
 const KEY = 'k'.repeat(32);
 const idp = { OIDC_ISSUER: 'https://login.example.com', OIDC_CLIENT_ID: 'app', OIDC_CLIENT_SECRET: 'secret' };
@@ -64,6 +64,10 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   [{ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp, PUBLIC_URL: 'http://sso.example.com' }, /^PUBLIC_URL: must be an https URL/],
   [{ ...idp, OIDC_CLIENT_SECRET: 's\u00e9cret' }, /^OIDC_CLIENT_SECRET: must be printable ASCII/],
   [{ ...idp, OIDC_CLIENT_ID: 'app\u200b' }, /^OIDC_CLIENT_ID: must be printable ASCII/],
+  [{ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp }, /^PUBLIC_URL is required when NODE_ENV=production/],
+  [{ NODE_ENV: 'Production', ...idp }, /^NODE_ENV: must be exactly "production"/],
+  [{ NODE_ENV: 'prod', ...idp }, /^NODE_ENV: must be exactly "production"/],
+  [{ ...idp, OIDC_ISSUER: 'https://login.example.com/.well-known/openid-configuration' }, /^OIDC_ISSUER: is the issuer, not its discovery document/],
   [{ ...idp, OIDC_TOKEN_ENDPOINT_AUTH_METHOD: 'private_key_jwt' }, /^OIDC_TOKEN_ENDPOINT_AUTH_METHOD: must be client_secret_basic or client_secret_post/],
 ];
 
@@ -77,7 +81,7 @@ for (const [env, message] of bad) {
 
 test('production with an IdP and session keys is accepted; http only on loopback', (t) => {
   t.true(loadConfig({ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp, PUBLIC_URL: 'https://sso.example.com' }).production);
-  t.true(loadConfig({ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp, OIDC_ISSUER: 'http://127.0.0.1:8080/realms/x' }).production);
+  t.true(loadConfig({ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp, OIDC_ISSUER: 'http://127.0.0.1:8080/realms/x', PUBLIC_URL: 'http://localhost:5000' }).production);
 });
 
 test('OIDC_TOKEN_ENDPOINT_AUTH_METHOD overrides the choice from discovery', (t) => {
@@ -88,4 +92,11 @@ test('OIDC_TOKEN_ENDPOINT_AUTH_METHOD overrides the choice from discovery', (t) 
 test('a refused client secret is not quoted in the error', (t) => {
   const error = t.throws(() => loadConfig({ ...idp, OIDC_CLIENT_SECRET: 'top-s\u00e9cret' }), { instanceOf: ConfigError });
   t.false(error?.message.includes('top-s'));
+});
+
+test('a HOST other machines reach without PUBLIC_URL is warned about', (t) => {
+  t.regex(publicUrlWarning(loadConfig({ HOST: '0.0.0.0' })) ?? '', /^HOST=0\.0\.0\.0 accepts other machines, but PUBLIC_URL is not set/);
+  t.truthy(publicUrlWarning(loadConfig({ HOST: '::' })));
+  t.is(publicUrlWarning(loadConfig({ HOST: '0.0.0.0', PUBLIC_URL: 'https://sso.example.com' })), undefined);
+  for (const host of ['127.0.0.1', 'localhost', '::1']) t.is(publicUrlWarning(loadConfig({ HOST: host })), undefined, host);
 });
