@@ -64,7 +64,11 @@ function hasRepeatedAuthorization(rawHeaders: string[]): boolean {
 export function authenticate(verifier: TokenVerifier, session: Middleware): Middleware {
   const authenticateBySession: Middleware = async (ctx, next) => {
     const signedIn = await verifySession(ctx, verifier);
-    if (!signedIn) throw new SsoError('unauthenticated', 'Sign in first: send "Authorization: Bearer <id_token>" or sign in at /login');
+    if (!signedIn) {
+      // Another scheme (Basic, a bare JWT) is no Bearer token: say so rather than only "sign in".
+      const other = ctx.headers.authorization ? 'The Authorization header is not of the Bearer scheme. ' : '';
+      throw new SsoError('unauthenticated', `${other}Sign in first: send "Authorization: Bearer <id_token>" or sign in at /login`);
+    }
     ctx.state.user = { claims: signedIn.claims, source: 'session' };
     return next();
   };

@@ -157,6 +157,10 @@ test('malformed Authorization headers are a 401, never a 500', async (t) => {
   const basic = await http.get(`${server.url}/user/id`, { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
   t.is(basic.statusCode, 401);
   t.is(basic.headers['www-authenticate'], 'Bearer realm="koa-oidc-sso"');
+  t.regex(JSON.parse(basic.body).error_description, /^The Authorization header is not of the Bearer scheme\. Sign in first/);
+  // A token sent without the word Bearer is told the same.
+  const bare = await http.get(`${server.url}/user/id`, { headers: { authorization: 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln' } });
+  t.regex(JSON.parse(bare.body).error_description, /not of the Bearer scheme/);
   // Past Node's header limit the request never reaches the application: 431, still not a 500.
   const huge = await http.get(`${server.url}/user/id`, { headers: { authorization: `Bearer ${'a'.repeat(20_000)}` } });
   t.is(huge.statusCode, 431);
