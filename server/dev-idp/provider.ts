@@ -39,8 +39,13 @@ export interface DevIdp {
 }
 
 const signInSchema = z.object({
-  email: z.string().trim().toLowerCase().pipe(z.email({ error: 'Enter a valid email address.' })).pipe(z.string().max(254)),
-  name: z.string().trim().max(100).optional().default(''),
+  email: z
+    .string({ error: 'Enter an email address.' })
+    .trim()
+    .toLowerCase()
+    .pipe(z.email({ error: 'Enter a valid email address.' }))
+    .pipe(z.string().max(254, { error: 'Email: at most 254 characters.' })),
+  name: z.string({ error: 'Name: enter it as text.' }).trim().max(100, { error: 'Name: at most 100 characters.' }).optional().default(''),
 });
 
 function signInPage(action: string, error?: string): string {

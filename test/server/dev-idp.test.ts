@@ -52,6 +52,9 @@ test('the development IdP refuses an invalid email and escapes nothing into the 
   t.regex(page.body, /Enter a valid email address/);
   t.false(page.body.includes('<img'));
   t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
+  const longName = await signIn(server.url, 'ada@example.com', { http: cookieClient().http, name: 'A'.repeat(101) });
+  t.is(longName.statusCode, 400);
+  t.regex(longName.body, /Name: at most 100 characters/);
 });
 
 test('the development IdP pins its URLs to the issuer: a forged Host is neither echoed nor a 500', async (t) => {
