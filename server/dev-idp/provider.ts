@@ -5,7 +5,7 @@ import mount from 'koa-mount';
 import { LRUCache } from 'lru-cache';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { z } from 'zod';
-import { html, page, sendPage } from '../pages.ts';
+import { html, page, SafeHtml, sendPage } from '../pages.ts';
 import { generateSigningKey } from './keys.ts';
 
 /** A client registered at the development IdP. */
@@ -48,6 +48,17 @@ const signInSchema = z.object({
   name: z.string({ error: 'Name: enter it as text.' }).trim().max(100, { error: 'Name: at most 100 characters.' }).optional().default(''),
 });
 
+/** The development IdP's sign-out confirmation; `form` is oidc-provider's own (hidden) form. */
+function signOutPage(form: SafeHtml): string {
+  return page(
+    'Sign out (development IdP)',
+    html`<h1>Sign out</h1>
+<p>Sign out of the development identity provider too, so that the next sign-in asks for an email again.</p>
+${form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Sign out</button>`,
+  );
+}
+
 function signInPage(action: string, error?: string): string {
   return page(
     'Sign in (development IdP)',
@@ -88,7 +99,16 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
     // Put the scopes' claims in the id_token itself: the server reads email from it.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
-    features: { devInteractions: { enabled: false } },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        // oidc-provider's own page offers "stay signed in" and loads a web font; ours signs out in one click.
+        async logoutSource(ctx, form) {
+          sendPage(ctx, signOutPage(new SafeHtml(form)));
+        },
+      },
+    },
     ttl: {
       IdToken: idTokenTtlSec,
       AccessToken: idTokenTtlSec,

@@ -43,6 +43,27 @@ test("paths under /idp that the development IdP does not serve are a 404, not th
   }
 });
 
+test("/logout ends the development IdP's session with one click on its own page: the next sign-in asks again", async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  await signIn(server.url, 'leaving@example.com', { http });
+
+  const confirm = await http.get(`${server.url}/logout`);
+  t.is(confirm.statusCode, 200);
+  t.regex(confirm.headers['content-security-policy'] ?? '', /default-src 'none'/);
+  t.false(confirm.body.includes('googleapis'), 'no external resources');
+  t.false(confirm.body.includes('stay signed in'));
+  const action = /<form id="op\.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"\/><\/form>/.exec(confirm.body);
+  t.truthy(action, confirm.body);
+  t.regex(confirm.body, /<button type="submit" form="op\.logoutForm" name="logout" value="yes"/);
+
+  const signedOut = await http.post(new URL(action![1]!, server.url), { form: { xsrf: action![2]!, logout: 'yes' } });
+  t.is(signedOut.statusCode, 200);
+  t.true(signedOut.body.includes(`data-testid="${TEST_IDS.logoutSuccess}"`));
+  t.regex((await http.get(`${server.url}/login`)).body, /<input name="email"/, 'the IdP asks for an email again');
+});
+
 test('the development IdP refuses an invalid email and escapes nothing into the page', async (t) => {
   const server = await startDevServer();
   t.teardown(() => server.close());
