@@ -51,7 +51,7 @@ test("/logout ends the development IdP's session with one click on its own page:
 
   const confirm = await http.get(`${server.url}/logout`);
   t.is(confirm.statusCode, 200);
-  t.regex(confirm.headers['content-security-policy'] ?? '', /default-src 'none'/);
+  t.regex(String(confirm.headers['content-security-policy']), /default-src 'none'/);
   t.false(confirm.body.includes('googleapis'), 'no external resources');
   t.false(confirm.body.includes('stay signed in'));
   const action = /<form id="op\.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"\/><\/form>/.exec(confirm.body);
