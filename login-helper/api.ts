@@ -7,7 +7,7 @@ import { routeUrl } from './server-url.ts';
 
 /** The few calls the CLI makes to the server itself; a fake in unit tests. */
 export interface ServerApi {
-  /** Fails with SERVER_UNREACHABLE unless the server answers GET /healthz (any status). */
+  /** Fails with SERVER_UNREACHABLE unless GET /healthz answers 200 "ok", as the koa-oidc-sso server does. */
   checkReachable(): Promise<void>;
   /** GET /user/token with the browser's session cookies: the id_token. */
   fetchIdToken(jar: CookieJar): Promise<string>;
@@ -65,7 +65,12 @@ export function createServerApi(serverUrl: string, options: { timeoutMs?: number
 
   return {
     async checkReachable() {
-      await request(ROUTES.healthz);
+      // Any web server answers something: only the server's own answer shows that --server names
+      // it, before a window opens and the failure looks like the identity provider's.
+      const response = await request(ROUTES.healthz);
+      if (response.statusCode === 200 && String(response.body).trim() === 'ok') return;
+      const answer = response.statusCode === 200 ? '200 without "ok"' : `${response.statusCode} ${response.statusMessage ?? ''}`.trim();
+      throw new LoginError('SERVER_UNREACHABLE', `${serverUrl} does not look like a koa-oidc-sso server (GET ${ROUTES.healthz} answered ${answer})`);
     },
 
     async fetchIdToken(jar) {

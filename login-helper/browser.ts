@@ -1,6 +1,6 @@
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
-import { TEST_IDS, testIdSelector } from '../shared/constants.ts';
+import { ROUTES, TEST_IDS, testIdSelector } from '../shared/constants.ts';
 import type { BrowserCookie } from './cookies.ts';
 import { LoginError } from './errors.ts';
 
@@ -59,7 +59,7 @@ export function chromiumArgs(options: { appUrl?: string; isRoot: boolean; profil
   ];
 }
 
-async function launch(executablePath: string, profileDir: string, headless: boolean, appUrl?: string): Promise<Browser> {
+async function launch(executablePath: string, profileDir: string, headless: boolean, appUrl: string): Promise<Browser> {
   try {
     return await puppeteer.launch({
       executablePath,
@@ -73,21 +73,36 @@ async function launch(executablePath: string, profileDir: string, headless: bool
       ignoreDefaultArgs: ['--enable-automation', 'about:blank'],
     });
   } catch (error) {
-    throw new LoginError('BROWSER_FAILED', `The browser ${executablePath} did not start: ${launchFailureReason(error, headless)}`, { cause: error });
+    const reason = launchFailureReason(error, { headless, profileDir, appUrl });
+    throw new LoginError('BROWSER_FAILED', `The browser ${executablePath} did not start: ${reason}`, { cause: error });
   }
 }
 
 const NO_DISPLAY = /Missing X server|cannot open display/i;
+/** Chromium's log line, and Puppeteer's own message since it reads that log ("The browser is already running for <dir>"). */
+const PROFILE_IN_USE = /in use by another|already running for/i;
 
-function launchFailureReason(error: unknown, headless: boolean): string {
+/**
+ * Why Chromium did not start, in the helper's terms: Puppeteer's messages are
+ * written for script authors (`userDataDir`, "set headless to true").
+ */
+function launchFailureReason(error: unknown, launch: { headless: boolean; profileDir: string; appUrl: string }): string {
   const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((line) => line.trim());
-  const telling = lines.find((line) => /in use by another/i.test(line) || NO_DISPLAY.test(line));
-  // Puppeteer's own text here ("set headless to true or use xvfb-run") is advice for script authors:
-  // a window nobody can see is no use for typing a password into.
-  if (!headless && telling && NO_DISPLAY.test(telling)) {
-    return 'there is no display to open the sign-in window on (no X server, or DISPLAY is not set). ' +
-      'Forward one (ssh -X), or, once this profile has signed in, use --headless';
+  const telling = lines.find((line) => PROFILE_IN_USE.test(line) || NO_DISPLAY.test(line));
+  if (telling && PROFILE_IN_USE.test(telling)) {
+    return `the profile ${launch.profileDir} is in use by another Chromium: close it, or pass --profile <another dir>`;
   }
+  // A window nobody can see is no use for typing a password into, so xvfb-run is no advice here; and
+  // --headless alone loops for a profile that never signed in (exit 9), hence the way round the helper.
+  if (!launch.headless && telling && NO_DISPLAY.test(telling)) {
+    const tokenUrl = new URL(`.${ROUTES.userToken}`, launch.appUrl).href; // /login and /user/token sit side by side
+    return 'there is no display to open the sign-in window on (no X server, or DISPLAY is not set). ' +
+      'Forward one (ssh -X); once this profile has signed in, --headless works. ' +
+      `Or sign in with your own browser at ${launch.appUrl}, open ${tokenUrl} in the same browser, ` +
+      'and pass that token as "Authorization: Bearer …" (nothing renews it)';
+  }
+  // What Puppeteer says when the program quit before answering on the pipe: a crash, or not a browser at all.
+  if (!telling && /Target closed/.test(lines[0] ?? '')) return 'it quit at once, before answering (is it Chromium or Chrome?)';
   return telling ?? lines[0] ?? 'unknown error';
 }
 

@@ -50,7 +50,7 @@ function buildProgram(host: CliHost): Command {
     .option('--headless', 'no window: sign in with the saved browser profile only (exit 9 when the IdP wants you to sign in)')
     .addOption(new Option('--timeout <seconds>', 'how long to wait for the sign-in').default(DEFAULT_TIMEOUT_SECONDS).argParser(timeoutArgument))
     .option('--profile <dir>', 'browser profile folder, kept between runs so the IdP remembers you')
-    .option('--browser <path>', "Chromium or Chrome executable (default: $PUPPETEER_EXECUTABLE_PATH, Puppeteer's Chrome, then an installed one)")
+    .option('--browser <path>', "Chromium or Chrome executable, a path or a name on PATH (default: $PUPPETEER_EXECUTABLE_PATH, Puppeteer's Chrome, then an installed one)")
     .option('--verbose', 'show details (stack, causes) of errors')
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: host.stdout, writeErr: host.stderr })
@@ -85,6 +85,14 @@ function buildProgram(host: CliHost): Command {
   for (const command of program.commands) {
     command.configureOutput({ writeOut: host.stdout, writeErr: host.stderr }).exitOverride();
   }
+  // login is the default command, so commander hands a misspelt command to it as an argument
+  // ("too many arguments for 'login'"): name it as the unknown command it is instead.
+  program.hook('preSubcommand', (parent, subcommand) => {
+    const [first] = parent.args;
+    if (first === undefined || first.startsWith('-') || first === subcommand.name()) return;
+    const names = parent.commands.map((command) => command.name()).join(', ');
+    parent.error(`error: unknown command '${first}' (the commands are ${names}; see --help)`, { code: 'commander.unknownCommand' });
+  });
   return program;
 }
 

@@ -25,6 +25,6 @@ process.exitCode = await runCli(process.argv, {
     store: createTokenStore(settings.cacheDir),
     clock: systemClock,
     output: createConsoleOutput(),
-    findBrowser: () => findBrowser(systemBrowserSources(options.browser, env.PUPPETEER_EXECUTABLE_PATH, () => puppeteer.executablePath())),
+    findBrowser: () => findBrowser(systemBrowserSources(options.browser, env.PUPPETEER_EXECUTABLE_PATH, () => puppeteer.executablePath(), env.PATH)),
   }),
 });

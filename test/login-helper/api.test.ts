@@ -53,3 +53,35 @@ test('ending the server session succeeds on its answer (a page or a redirect) an
   t.teardown(broken.close);
   await t.throwsAsync(createServerApi(broken.url).endSession(new CookieJar()), { message: 'the server answered GET /logout with 500 Internal Server Error' });
 });
+
+test('the reachability check passes the real server, whose GET /healthz answers 200 "ok"', async (t) => {
+  const server = await startDevServer();
+  t.teardown(server.close);
+  await t.notThrowsAsync(createServerApi(server.url).checkReachable());
+});
+
+test('a web server that is not koa-oidc-sso fails the reachability check, naming the URL and its answer', async (t) => {
+  const notOurs = await startFakeHttp((request, response) => {
+    // python3 -m http.server has no /healthz; another app may answer it with something else.
+    response.statusCode = request.url === '/other/healthz' ? 200 : 404;
+    response.end(request.url === '/other/healthz' ? '{"status":"UP"}' : 'File not found');
+  });
+  t.teardown(notOurs.close);
+
+  const missing = await t.throwsAsync(createServerApi(notOurs.url).checkReachable());
+  t.true(isLoginError(missing, 'SERVER_UNREACHABLE'));
+  t.is(missing.message, `${notOurs.url} does not look like a koa-oidc-sso server (GET /healthz answered 404 Not Found)`);
+
+  const other = await t.throwsAsync(createServerApi(`${notOurs.url}/other`).checkReachable());
+  t.true(isLoginError(other, 'SERVER_UNREACHABLE'));
+  t.is(other.message, `${notOurs.url}/other does not look like a koa-oidc-sso server (GET /healthz answered 200 without "ok")`);
+});
+
+test('a port nobody listens on still fails as a connection error naming the URL', async (t) => {
+  const closed = await startFakeHttp((_request, response) => void response.end());
+  await closed.close();
+
+  const error = await t.throwsAsync(createServerApi(closed.url).checkReachable());
+  t.true(isLoginError(error, 'SERVER_UNREACHABLE'));
+  t.is(error.message, `Cannot reach the server at ${closed.url}/healthz (ECONNREFUSED)`);
+});

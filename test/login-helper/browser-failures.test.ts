@@ -1,12 +1,16 @@
 /**
- * How the CLI ends when the browser does not reach the success marker: a
- * tiny fake server stands in for the SSO server, and the CLI runs as a child
- * process with real headless Chromium. Each scenario lives under its own path
- * prefix, which the CLI supports (--server http://host/prefix).
+ * How the CLI ends when the browser does not start or does not reach the
+ * success marker: a tiny fake server stands in for the SSO server, and the CLI
+ * runs as a child process with real headless Chromium. Each scenario lives
+ * under its own path prefix, which the CLI supports (--server http://host/prefix).
  */
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import puppeteer from 'puppeteer';
+import { chromiumArgs } from '../../login-helper/browser.ts';
 import { TEST_IDS } from '../../shared/constants.ts';
+import { systemChromium } from '../helpers/chromium.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
 import { tempFolder } from './_fakes.ts';
 import { runCliProcess } from './_process.ts';
@@ -16,6 +20,8 @@ const PAGES: Record<string, string> = {
   '/closes/login': '<p>Signing in…</p><script>window.close()</script>',
   '/fails/login': `<h1>Sign-in failed</h1><p data-testid="${TEST_IDS.loginError}">The identity provider did not sign you in: access_denied</p>`,
 };
+
+const REPO = new URL('../../', import.meta.url).pathname;
 
 let fake: Awaited<ReturnType<typeof startFakeHttp>>;
 
@@ -63,4 +69,59 @@ test.serial('no display for the window: exit 5 with what to do, not Puppeteer\'s
   t.regex(run.stderr, /did not start: there is no display to open the sign-in window on .*ssh -X.*--headless/);
   t.notRegex(run.stderr, /xvfb-run|headless to true/);
   t.is(run.stdout, '');
+});
+
+test.serial('no display, and a profile that never signed in: the message also offers the way round the helper', async (t) => {
+  const dir = await tempFolder(t, 'no-display-first-');
+  const args = ['login', '--server', `${fake.url}/closes`, '--profile', path.join(dir, 'profile')];
+
+  const run = await runCliProcess(args, dir, { DISPLAY: undefined, WAYLAND_DISPLAY: undefined });
+
+  t.is(run.code, 5, run.stderr);
+  // --headless alone would end in exit 9 for this profile: the README's third way must be on offer.
+  const signInElsewhere = `sign in with your own browser at ${fake.url}/closes/login, open ${fake.url}/closes/user/token in the same browser, ` +
+    'and pass that token as "Authorization: Bearer …"';
+  const failure = run.stderr.split('\n').filter((line) => line.startsWith('koa-oidc-sso: '));
+  t.is(failure.length, 1, run.stderr);
+  t.true(failure[0]!.includes(signInElsewhere), run.stderr);
+});
+
+test.serial('a profile in use by another Chromium: exit 5 naming the profile and --profile, not Puppeteer\'s `userDataDir`', async (t) => {
+  const dir = await tempFolder(t, 'in-use-');
+  const profileDir = path.join(dir, 'profile');
+  const other = await puppeteer.launch({ executablePath: systemChromium(), headless: true, userDataDir: profileDir, args: chromiumArgs({ isRoot: process.getuid?.() === 0, profileDir }) });
+  t.teardown(() => other.close());
+
+  const run = await runCliProcess(['login', '--headless', '--server', `${fake.url}/closes`, '--profile', profileDir], dir);
+
+  t.is(run.code, 5, run.stderr);
+  t.regex(run.stderr, /did not start: the profile .+ is in use by another Chromium: close it, or pass --profile <another dir>$/m);
+  t.true(run.stderr.includes(profileDir));
+  t.notRegex(run.stderr, /userDataDir/);
+});
+
+test.serial('--browser naming a directory or a file that is not executable: exit 4 in one line, not a stack trace', async (t) => {
+  const dir = await tempFolder(t, 'bad-browser-');
+  const server = ['--server', `${fake.url}/closes`, '--profile', path.join(dir, 'profile')];
+
+  const directory = await runCliProcess(['login', '--headless', '--browser', dir, ...server], dir);
+  t.is(directory.code, 4, directory.stderr);
+  t.is(directory.stderr, `koa-oidc-sso: --browser names ${dir}, which is a directory\n`);
+
+  const notExecutable = await runCliProcess(['login', '--headless', ...server], dir, { PUPPETEER_EXECUTABLE_PATH: path.join(REPO, 'package.json') });
+  t.is(notExecutable.code, 4, notExecutable.stderr);
+  t.regex(notExecutable.stderr, /^koa-oidc-sso: PUPPETEER_EXECUTABLE_PATH names .+package\.json, which is not an executable file\n$/);
+});
+
+test.serial('--browser naming an executable that is not a browser: exit 5 saying it quit at once, not "Target closed"', async (t) => {
+  const dir = await tempFolder(t, 'not-a-browser-');
+  const script = path.join(dir, 'not-chrome');
+  await writeFile(script, '#!/bin/sh\nexit 0\n');
+  await chmod(script, 0o755);
+
+  const run = await runCliProcess(['login', '--headless', '--browser', script, '--server', `${fake.url}/closes`, '--profile', path.join(dir, 'profile')], dir);
+
+  t.is(run.code, 5, run.stderr);
+  t.regex(run.stderr, /^koa-oidc-sso: The browser .+not-chrome did not start: it quit at once, before answering \(is it Chromium or Chrome\?\)$/m);
+  t.notRegex(run.stderr, /Target closed|Protocol error/);
 });

@@ -104,6 +104,20 @@ test('an unexpected error exits 1, a bad option 2', async (t) => {
   t.is((await sandbox.run(['fly'])).code, 2);
 });
 
+test('a misspelt command is an unknown command listing the commands (exit 2), not an argument of the default login', async (t) => {
+  const launcher = new FakeLauncher([]);
+  const sandbox = await cliSandbox(t, { launcher, api: fakeApi('unused', EMAIL) });
+
+  for (const args of [['whomai'], ['--headless', 'whomai', '--json']]) {
+    const run = await sandbox.run(args);
+    t.is(run.code, 2);
+    t.is(run.stdout, '');
+    t.is(run.stderr, "error: unknown command 'whomai' (the commands are login, token, whoami, logout; see --help)\n");
+  }
+  t.regex((await sandbox.run(['login', 'now'])).stderr, /too many arguments for 'login'/); // named explicitly, login keeps its own message
+  t.is(launcher.requests.length, 0);
+});
+
 test('the refused calls have their own exit codes and name the status', async (t) => {
   const refused = fakeApi('unused', EMAIL, {
     fetchIdToken: async () => {
