@@ -40,7 +40,7 @@ if (role === 'bare') {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
     onIdpRequest: (kind) => idpRequests[kind]++,
   });
-  send({ type: 'ready', port: Number(new URL(server.url).port) });
+  send({ type: 'ready', port: Number(new URL(server.address).port) }); // url is PUBLIC_URL's
 } else {
   throw new Error(`unknown role ${role}`);
 }
