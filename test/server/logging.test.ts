@@ -7,14 +7,21 @@ import { cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { startIdp } from '../helpers/idp.ts';
 import { startDevServer, startServerWithIdp, startTestServer } from '../helpers/server.ts';
 
-test('one log line per request with method, path, status and duration; no token, code or cookie in any line', async (t) => {
-  const lines: string[] = [];
-  const sink = new Writable({
+/** A pino destination that keeps the lines written to it; `onLine` runs after each write. */
+function lineSink() {
+  const capture = { lines: [] as string[], onLine: () => {}, sink: undefined as unknown as Writable };
+  capture.sink = new Writable({
     write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
+      capture.lines.push(...String(chunk).split('\n').filter(Boolean));
+      capture.onLine();
       done();
     },
   });
+  return capture;
+}
+
+test('one log line per request with method, path, status and duration; no token, code or cookie in any line', async (t) => {
+  const { lines, sink } = lineSink();
   const idp = await startIdp();
   t.teardown(() => idp.close());
   const server = await startServerWithIdp(idp, {}, { logger: pino({ level: 'info' }, sink) });
@@ -40,22 +47,15 @@ test('one log line per request with method, path, status and duration; no token,
 });
 
 test('a request Node cannot parse is logged as a warning without its raw bytes (no token, no cookie)', async (t) => {
-  const lines: string[] = [];
-  let onLine = () => {};
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      onLine();
-      done();
-    },
-  });
+  const capture = lineSink();
+  const { lines, sink } = capture;
   const idp = await startIdp();
   t.teardown(() => idp.close());
   const server = await startServerWithIdp(idp, {}, { logger: pino({ level: 'info' }, sink) });
   t.teardown(() => server.close());
   const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXQtc3ViamVjdCJ9.c2VjcmV0LXNpZ25hdHVyZQ';
   const logged = new Promise<void>((resolve) => {
-    onLine = () => lines.some((line) => JSON.parse(line).level >= 40) && resolve();
+    capture.onLine = () => lines.some((line) => JSON.parse(line).level >= 40) && resolve();
   });
 
   const { port } = new URL(server.address);
@@ -81,13 +81,7 @@ function text(socket: Socket): Promise<string> {
 }
 
 test("the development IdP's interaction ids (also its cookie's value) are not logged", async (t) => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { lines, sink } = lineSink();
   const server = await startDevServer({}, { logger: pino({ level: 'info' }, sink) });
   t.teardown(() => server.close());
   const { http, jar } = cookieClient();
@@ -104,13 +98,7 @@ test("the development IdP's interaction ids (also its cookie's value) are not lo
 });
 
 test('an unreachable IdP is logged per failed request as a warning naming the cause, without stacks', async (t) => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { lines, sink } = lineSink();
   const env = { OIDC_ISSUER: 'http://127.0.0.1:1/idp', OIDC_CLIENT_ID: 'app', OIDC_CLIENT_SECRET: 'secret' };
   const server = await startTestServer(env, { logger: pino({ level: 'info', ...LOGGER_OPTIONS }, sink) });
   t.teardown(() => server.close());
