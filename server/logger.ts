@@ -71,9 +71,9 @@ interface LoggedError {
 
 /**
  * An error as it may be logged: its type, message, code, status, stack (unless `stack: false`)
- * and cause, and nothing else. Other properties can hold what must never reach a log: Node's HTTP parser attaches the
- * raw request bytes it could not parse (`rawPacket`, with the Authorization and Cookie headers),
- * and HTTP clients attach the request options (with credentials).
+ * and cause, and nothing else. Other properties can hold what must never reach a log: Node's
+ * HTTP parser attaches the raw request bytes it could not parse (`rawPacket`, with the
+ * Authorization and Cookie headers), and HTTP clients attach the request options (with credentials).
  */
 export function loggableError(error: unknown, options: { stack?: boolean } = {}, depth = 0): LoggedError | string {
   if (typeof error === 'object' && error !== null && MADE_LOGGABLE.has(error)) return error as LoggedError;

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { ROUTES } from '../../shared/constants.ts';
 import type { IdTokenClaims } from '../../shared/claims.ts';
+import { ROUTES } from '../../shared/constants.ts';
 import { SsoError } from '../errors.ts';
 import type { OidcClient, PendingLogin } from '../oidc/client.ts';
 import type { Discovery } from '../oidc/discovery.ts';
