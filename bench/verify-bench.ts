@@ -3,7 +3,9 @@
  * GET /user/id with a valid RS256 Bearer token from a local OpenID provider, side by side in
  * interleaved rounds on 127.0.0.1. Every process it starts is stopped before it exits.
  *
- * BENCH_ROUNDS (default 8) and BENCH_SECONDS (default 4) set the length of the run.
+ * BENCH_ROUNDS (default 8) and BENCH_SECONDS (default 4) set the length of the run. BENCH_CONTROL=1
+ * adds a control: a second server exactly like the LOG_LEVEL=warn one, in its own process. How far
+ * apart the two identical servers come out is how much this machine's noise moves a ratio.
  *
  * The servers run as `npm start` runs them: compiled JavaScript from dist/, which `npm run bench`
  * builds first, with no TypeScript loader in their processes.
@@ -19,6 +21,7 @@ import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../test/helpers/id
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = 50;
+const CONTROL = process.env.BENCH_CONTROL === '1';
 
 interface Stats {
   rss: number;
@@ -110,6 +113,7 @@ try {
   const sso = await startContender('SSO server, Bearer RS256 (request log on)', 'sso', { ...ssoEnv, LOG_LEVEL: 'info' }, token);
   const quiet = await startContender('SSO server, Bearer RS256, LOG_LEVEL=warn', 'sso', { ...ssoEnv, LOG_LEVEL: 'warn' }, token);
   contenders.push(bare, sso, quiet);
+  if (CONTROL) contenders.push(await startContender('control: the LOG_LEVEL=warn server again, another process', 'sso', { ...ssoEnv, LOG_LEVEL: 'warn' }, token));
 
   // Warm-up: the JIT, and each server's first discovery and JWKS fetches.
   for (const contender of contenders) await load(contender, 2);
@@ -123,15 +127,18 @@ try {
   }
 
   const column = (index: number, field: keyof Result) => median(rounds.map((results) => results[index]![field]));
-  const ratio = (index: number, field: 'rps' | 'p99') => median(rounds.map((results) => results[index]![field] / Math.max(results[0]![field], 1)));
+  const ratios = (index: number, field: 'rps' | 'p99') => rounds.map((results) => results[index]![field] / Math.max(results[0]![field], 1));
+  const ratio = (index: number, field: 'rps' | 'p99') => median(ratios(index, field));
+  // The spread of the per-round ratios: on a machine whose speed drifts, the median alone hides how much.
+  const ratioRange = (index: number) => `${Math.min(...ratios(index, 'rps')).toFixed(2)}-${Math.max(...ratios(index, 'rps')).toFixed(2)}`;
 
   console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}; ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s; medians\n`);
-  console.log('| GET /user/id | requests/s | p50 ms | p99 ms | server CPU µs/request | × bare req/s | × bare p99 |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| GET /user/id | requests/s | p50 ms | p99 ms | server CPU µs/request | × bare req/s | lowest-highest round | × bare p99 |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   contenders.forEach((contender, index) => {
     const cells = [column(index, 'rps').toFixed(0), column(index, 'p50').toFixed(0), column(index, 'p99').toFixed(0), column(index, 'cpuPerRequest').toFixed(1)];
-    const ratios = index === 0 ? ['1.00', '1.00'] : [ratio(index, 'rps').toFixed(2), ratio(index, 'p99').toFixed(2)];
-    console.log(`| ${contender.name} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+    const relative = index === 0 ? ['1.00', '', '1.00'] : [ratio(index, 'rps').toFixed(2), ratioRange(index), ratio(index, 'p99').toFixed(2)];
+    console.log(`| ${contender.name} | ${cells.join(' | ')} | ${relative.join(' | ')} |`);
   });
   console.log('');
   for (const contender of contenders.slice(1)) {
