@@ -16,7 +16,7 @@ export interface KeyStore {
    * The key a token's header names (kid) of the type its algorithm needs; an unknown kid refetches
    * the JWKS (rate limited), so rotation works.
    */
-  get(kid: string | undefined, alg: string): Promise<VerificationKey>;
+  get(kid: string | undefined, alg: string, options?: KeyLookupOptions): Promise<VerificationKey>;
   /** Whether the key is still published as of the last fetch (no request; a stale set is refreshed in the background). */
   isCurrent(key: VerificationKey): boolean;
   /** Whether the key set holds a key that verifies one of these algorithms (for readiness checks). */
@@ -25,6 +25,15 @@ export interface KeyStore {
   ready(): Promise<void>;
   /** Resolves once no refresh is in flight, e.g. one started in the background. */
   settled(): Promise<void>;
+}
+
+export interface KeyLookupOptions {
+  /**
+   * The token came from the IdP's token endpoint, at a sign-in: its kid is refetched for even when
+   * tokens from elsewhere used up the unknown-kid refetches, which would otherwise keep a rotated
+   * key from every sign-in for a while. Nobody can repeat this without signing in at the IdP.
+   */
+  fromTokenEndpoint?: boolean;
 }
 
 export interface KeyStoreOptions {
@@ -140,12 +149,14 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   }
 
   return {
-    async get(kid, alg) {
+    async get(kid, alg, lookup = {}) {
       if (!keys) await refresh();
       let found = candidates(kid, alg);
-      if (found.length === 0 && kid !== undefined && (inFlight || mayRefetchForUnknownKid())) {
+      let lookedAgain = false;
+      if (found.length === 0 && kid !== undefined && (inFlight || lookup.fromTokenEndpoint || mayRefetchForUnknownKid())) {
         await refresh();
         found = candidates(kid, alg);
+        lookedAgain = true;
       } else {
         refreshInBackgroundIfStale();
       }
@@ -161,6 +172,10 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
         throw new SsoError('invalid_token', `The token ${naming} the identity provider publishes several ${alg} keys`);
       }
       const [key] = found;
+      if (!key && kid !== undefined && !lookedAgain) {
+        // Not "does not publish": the key may be new, and the refetch budget was spent on other tokens.
+        throw new SsoError('invalid_token', `The token names a signing key (kid) the identity provider did not publish when its keys were last fetched; unknown kids are looked up at most ${unknownKidRefetchesPerMinute} times a minute`);
+      }
       if (!key) throw new SsoError('invalid_token', `The token is signed with a key the identity provider does not publish (no ${alg} key${kid === undefined ? '' : ' with its kid'})`);
       return key;
     },

@@ -59,6 +59,8 @@ const claimsSchema = z
 export interface VerifyOptions {
   /** The nonce sent in the authentication request; required at the callback, absent on API requests. */
   nonce?: string;
+  /** The token is the token endpoint's reply at a sign-in (see KeyLookupOptions). */
+  fromTokenEndpoint?: boolean;
 }
 
 export interface TokenVerifier {
@@ -168,7 +170,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     if (!(algorithms as string[]).includes(header.data.alg)) {
       throw invalid(`The token's algorithm ${JSON.stringify(header.data.alg)} is not accepted (allowed: ${algorithms.join(', ')})`);
     }
-    const key = await keyStore.get(header.data.kid, header.data.alg);
+    const key = await keyStore.get(header.data.kid, header.data.alg, { fromTokenEndpoint: verifyOptions.fromTokenEndpoint === true });
     if (key.alg !== undefined && key.alg !== header.data.alg) {
       throw invalid(`The token's algorithm ${header.data.alg} is not the one its key is published for (${key.alg})`);
     }

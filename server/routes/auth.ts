@@ -127,7 +127,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     }
     let claims;
     try {
-      claims = await verifier.verify(idToken, { nonce: login.nonce });
+      claims = await verifier.verify(idToken, { nonce: login.nonce, fromTokenEndpoint: true });
     } catch (error) {
       if (error instanceof SsoError && error.code === 'invalid_token') {
         throw new SsoError('invalid_id_token', `The identity provider's id_token was rejected: ${error.message}`, { cause: error });

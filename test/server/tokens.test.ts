@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { generateSigningKey } from '../../server/dev-idp/keys.ts';
-import { cookieClient } from '../helpers/browserless-login.ts';
+import { cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { startIdp, TEST_CLIENT_ID, type TestIdp } from '../helpers/idp.ts';
 import { startIdpAndServer, startServerWithIdp, type TestServer } from '../helpers/server.ts';
 
@@ -255,6 +255,28 @@ test('key rotation: a new kid is fetched once; a key removed from the JWKS stops
   const stale = await withBearer(server, oldToken);
   t.is(stale.statusCode, 401);
   t.true(oldKey.kid === 'key-1');
+});
+
+test('tokens with unknown kids cannot keep a rotated key from sign-ins: the callback looks its kid up anyway', async (t) => {
+  const { idp, server } = await startIdpAndServer(t);
+  t.is((await withBearer(server, idp.sign(claimsFor(idp)))).statusCode, 200);
+  const jwksFetches = () => server.idpRequests.filter((request) => request.kind === 'jwks').length;
+  const statuses = [];
+  for (let i = 0; i < 8; i++) {
+    const key = { ...(idp.signingKeys[0] as Record<string, unknown>), kid: `unknown-${i}` };
+    statuses.push((await withBearer(server, idp.sign(claimsFor(idp), { key }), '/user/me')).statusCode);
+  }
+  t.deepEqual(new Set(statuses), new Set([401]));
+  const spent = await withBearer(server, idp.sign(claimsFor(idp), { key: { ...(idp.signingKeys[0] as Record<string, unknown>), kid: 'unknown-9' } }));
+  t.regex(JSON.parse(spent.body).error_description, /did not publish when its keys were last fetched/);
+  const fetchesBeforeRotation = jwksFetches();
+
+  await idp.stop();
+  await idp.start({ signingKeys: [generateSigningKey('key-2')] });
+  const page = await signIn(server.url, 'ada@example.com');
+  t.is(page.statusCode, 200, page.body);
+  t.true(page.body.includes('data-testid="login-success"'));
+  t.is(jwksFetches(), fetchesBeforeRotation + 1);
 });
 
 test('a flood of tokens with random kids makes only a few JWKS requests', async (t) => {
