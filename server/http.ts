@@ -1,7 +1,10 @@
-import { got, ParseError, RequestError, type Got } from 'got';
+import { CancelError, got, ParseError, RequestError, TimeoutError, type CancelableRequest, type Got, type Progress } from 'got';
 
 /** Time allowed for one request to the identity provider. */
 export const IDP_REQUEST_TIMEOUT_MS = 5000;
+
+/** The largest reply read from the IdP (discovery, JWKS): real ones are a few KB. */
+export const IDP_MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /**
  * The got instance for server-to-IdP requests: a short timeout, and one quick retry only when a
@@ -13,10 +16,25 @@ export const idpHttp: Got = got.extend({
   retry: { limit: 1, methods: ['GET'], statusCodes: [], errorCodes: ['ECONNRESET', 'EPIPE'], backoffLimit: 100 },
   headers: { 'user-agent': 'koa-oidc-sso', accept: 'application/json' },
   throwHttpErrors: true,
+  handlers: [
+    (options, next) => {
+      // Requests to the IdP use got's promise API only.
+      const request = next(options);
+      const cancelable = request as CancelableRequest;
+      // got has no size limit of its own; cancelling on download progress is its documented way.
+      // Only this cancels an IdP request, so a CancelError means "too large" (describeHttpFailure).
+      cancelable.on('downloadProgress', ({ transferred, total }: Progress) => {
+        if (transferred > IDP_MAX_RESPONSE_BYTES || (total ?? 0) > IDP_MAX_RESPONSE_BYTES) cancelable.cancel();
+      });
+      return request;
+    },
+  ],
 });
 
 /** A short human description of why an HTTP request to the IdP failed. */
 export function describeHttpFailure(error: unknown): string {
+  if (error instanceof CancelError) return `the reply is larger than ${IDP_MAX_RESPONSE_BYTES / 1024 / 1024} MB`;
+  if (error instanceof TimeoutError) return `no reply within ${IDP_REQUEST_TIMEOUT_MS / 1000} s`;
   if (error instanceof ParseError) {
     // A login page or a proxy's error page served with 200, where JSON was due.
     const type = String(error.response.headers['content-type'] ?? 'no content type').split(';')[0];

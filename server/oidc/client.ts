@@ -96,6 +96,10 @@ function translateExchangeError(error: unknown, method: 'header' | 'body'): SsoE
   const failure = error as WreckError;
   // Wreck puts the IdP's response on data: as `payload` for HTTP errors, as `res` for a non-JSON reply.
   const status = failure?.data?.res?.statusCode ?? (failure?.data?.isResponseError ? failure.output?.statusCode : undefined);
+  // Wreck's own timeouts: no reply at all (504), or a reply whose body stopped coming (408).
+  if (failure?.isBoom && !failure.data?.isResponseError && (failure.output?.statusCode === 504 || failure.output?.statusCode === 408)) {
+    return new SsoError('idp_unavailable', `The identity provider's token endpoint did not answer within ${IDP_REQUEST_TIMEOUT_MS / 1000} s`, { cause: error });
+  }
   if (status !== undefined) {
     const reply = status < 500 ? oauthErrorIn(failure.data?.payload) : undefined;
     if (reply) {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import test from 'ava';
 import { TEST_IDS } from '../../shared/constants.ts';
 import { displayName } from '../../server/routes/auth.ts';
@@ -230,6 +231,61 @@ test('readiness fails for keys sign-in could not use', async (t) => {
   t.regex(JSON.parse(ready.body).reason, /signing keys .* could not be loaded/);
 });
 
+test('an IdP reply over 1 MB is cut off and refused: a JWKS that never ends, a discovery document announcing 2 MB', async (t) => {
+  let jwksBytesSent = 0;
+  const endless = await startFakeHttp((request, response) => {
+    const base = `http://${request.headers.host}`;
+    response.setHeader('content-type', 'application/json');
+    if (request.url !== '/jwks') {
+      return response.end(JSON.stringify({ issuer: base, authorization_endpoint: `${base}/auth`, token_endpoint: `${base}/token`, jwks_uri: `${base}/jwks` }));
+    }
+    // Chunked, no Content-Length: only counting what arrives can stop it. Bounded at 200 MB.
+    const chunk = Buffer.alloc(64 * 1024, ' ');
+    response.write('{"keys":[');
+    const writeMore = () => {
+      while (jwksBytesSent < 200 * 1024 * 1024 && !response.destroyed) {
+        jwksBytesSent += chunk.length;
+        if (!response.write(chunk)) return void response.once('drain', writeMore);
+      }
+      response.end(']}');
+    };
+    writeMore();
+  });
+  t.teardown(() => endless.close());
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp, { OIDC_ISSUER: endless.url });
+  t.teardown(() => server.close());
+  const ready = await cookieClient().http.get(`${server.url}/readyz`);
+  t.is(ready.statusCode, 503);
+  t.regex(JSON.parse(ready.body).reason, /signing keys .* could not be loaded \(the reply is larger than 1 MB\)/);
+  t.true(jwksBytesSent < 20 * 1024 * 1024, `${jwksBytesSent} bytes sent before the server hung up`);
+
+  const announced = await startFakeHttp((_request, response) => {
+    response.setHeader('content-type', 'application/json');
+    response.setHeader('content-length', String(2 * 1024 * 1024));
+    response.write('{"issuer":"');
+  });
+  t.teardown(() => announced.close());
+  const second = await startServerWithIdp(idp, { OIDC_ISSUER: announced.url });
+  t.teardown(() => second.close());
+  const login = await cookieClient().http.get(`${second.url}/login`, { followRedirect: false, ...html });
+  t.is(login.statusCode, 503);
+  t.regex(login.body, /could not be fetched \(the reply is larger than 1 MB\)/);
+});
+
+test('a discovery document that never comes is a 503 page saying so', async (t) => {
+  const silent = await startFakeHttp(() => {});
+  t.teardown(() => silent.close());
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp, { OIDC_ISSUER: silent.url });
+  t.teardown(() => server.close());
+  const login = await cookieClient().http.get(`${server.url}/login`, { followRedirect: false, ...html });
+  t.is(login.statusCode, 503);
+  t.regex(login.body, /discovery document .* could not be fetched \(no reply within 5 s\)/);
+});
+
 test('a discovery document whose issuer differs from OIDC_ISSUER is refused (Discovery 4.3)', async (t) => {
   const idp = await startIdp();
   t.teardown(() => idp.close());
@@ -250,15 +306,32 @@ test('a discovery document whose issuer differs from OIDC_ISSUER is refused (Dis
   t.regex(JSON.parse(ready.body).reason, /does not match OIDC_ISSUER/);
 });
 
-const unusableTokenReplies: Array<[string, number, string, RegExp]> = [
-  ['an HTML error page', 500, '<h1>Internal Server Error</h1>', /token endpoint answered HTTP 500/],
-  ['a 200 with no token at all', 200, 'null', /token endpoint answered without a usable reply/],
-  ['a 200 without an id_token', 200, '{"access_token":"at","token_type":"Bearer"}', /token response has no id_token/],
-  ['a 200 without a token_type', 200, '{"access_token":"at","id_token":"a.b.c"}', /token response has no token_type \(RFC 6749 5\.1\)/],
+/** A token endpoint reply of this status and body. */
+const replying = (status: number, body: string) => (response: ServerResponse) => {
+  response.statusCode = status;
+  response.setHeader('content-type', body.startsWith('<') ? 'text/html' : 'application/json');
+  response.end(body);
+};
+
+const unusableTokenReplies: Array<[string, (response: ServerResponse) => void, number, RegExp]> = [
+  ['an HTML error page', replying(500, '<h1>Internal Server Error</h1>'), 502, /token endpoint answered HTTP 500/],
+  ['a 200 with no token at all', replying(200, 'null'), 502, /token endpoint answered without a usable reply/],
+  ['a 200 without an id_token', replying(200, '{"access_token":"at","token_type":"Bearer"}'), 502, /token response has no id_token/],
+  ['a 200 without a token_type', replying(200, '{"access_token":"at","id_token":"a.b.c"}'), 502, /token response has no token_type \(RFC 6749 5\.1\)/],
+  ['nothing at all', () => {}, 503, /token endpoint did not answer within 5 s/],
+  [
+    'headers, then a body that stops coming',
+    (response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write('{"access_token":"at",');
+    },
+    503,
+    /token endpoint did not answer within 5 s/,
+  ],
 ];
 
-for (const [what, status, body, message] of unusableTokenReplies) {
-  test(`a token endpoint answering ${what} is a 502 page and nothing is stored`, async (t) => {
+for (const [what, reply, status, message] of unusableTokenReplies) {
+  test(`a token endpoint answering ${what} is a ${status} page and nothing is stored`, async (t) => {
     const idp = await startIdp();
     t.teardown(() => idp.close());
     // Discovery points the token endpoint at a broken server; everything else is the real IdP.
@@ -269,9 +342,7 @@ for (const [what, status, body, message] of unusableTokenReplies) {
         response.end(JSON.stringify({ ...real, token_endpoint: `http://${request.headers.host}/token` }));
         return;
       }
-      response.statusCode = status;
-      response.setHeader('content-type', body.startsWith('<') ? 'text/html' : 'application/json');
-      response.end(body);
+      reply(response);
     });
     t.teardown(() => broken.close());
     const server = await startServerWithIdp(idp, {
@@ -285,7 +356,7 @@ for (const [what, status, body, message] of unusableTokenReplies) {
 
     const callback = await callbackUrlFor(server.url, 'ivan@example.com', http);
     const response = await http.get(callback, html);
-    t.is(response.statusCode, 502);
+    t.is(response.statusCode, status);
     t.true(response.body.includes(errorMarker));
     t.regex(response.body, message);
     t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
