@@ -1,9 +1,10 @@
-import got, { RequestError } from 'got';
+import got, { RequestError, TimeoutError } from 'got';
 import type { CookieJar } from 'tough-cookie';
 import { z } from 'zod';
 import { ROUTES } from '../shared/constants.ts';
 import { LoginError, type LoginErrorCode } from './errors.ts';
 import { routeUrl } from './server-url.ts';
+import { hasUnsafeCharacters, printable } from './terminal-text.ts';
 
 /** The few calls the CLI makes to the server itself; a fake in unit tests. */
 export interface ServerApi {
@@ -28,37 +29,68 @@ interface RequestExtras {
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 const claimsSchema = z.record(z.string(), z.unknown());
 
+/** The most the helper reads of any answer: the server's are a token, an email, a few claims or one error. */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+/**
+ * The longest id_token accepted. The server keeps tokens in its session cookie, which holds
+ * about 2,800 bytes of token (README); 8 KB is also the header line a common proxy passes
+ * (nginx's large_client_header_buffers), and the token goes back as `Authorization: Bearer`.
+ */
+export const MAX_ID_TOKEN_BYTES = 8 * 1024;
+/** The longest identifier /user/id may answer: an email address has at most 320 characters (RFC 3696 section 3). */
+export const MAX_IDENTIFIER_LENGTH = 320;
+/** How long each request may take, answer included (README: What the helper takes from the server). */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
 /**
  * A {@link ServerApi} over got. No retries: a dead server should fail in
  * milliseconds with its URL named, not after a backoff. Redirects are not
  * followed, so a session that expired shows as a refusal instead of an IdP page.
+ * Nothing the server answers is trusted: sizes are capped, and text is
+ * checked or cleaned before it reaches the terminal.
  */
 export function createServerApi(serverUrl: string, options: { timeoutMs?: number } = {}): ServerApi {
+  const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const client = got.extend({
     retry: { limit: 0 },
-    timeout: { request: options.timeoutMs ?? 15_000 },
+    timeout: { request: timeoutMs },
     followRedirect: false,
+    throwHttpErrors: false,
   });
 
-  /** Any HTTP answer counts as reached; only transport failures (refused, DNS, timeout) become SERVER_UNREACHABLE. */
-  async function request(route: string, extra: RequestExtras = {}) {
+  /**
+   * Any HTTP answer counts as reached; only transport failures (refused, DNS) and timeouts become
+   * SERVER_UNREACHABLE. An answer over {@link MAX_RESPONSE_BYTES} is `refusal`.
+   */
+  async function request(route: string, refusal: LoginErrorCode, extra: RequestExtras = {}) {
     const url = routeUrl(serverUrl, route);
+    const pending = client.get(url, extra);
+    let tooLarge = false;
+    // got has no size limit of its own: stop as soon as the announced or received size passes ours.
+    pending.on('downloadProgress', ({ transferred, total }) => {
+      if (tooLarge || (transferred <= MAX_RESPONSE_BYTES && (total ?? 0) <= MAX_RESPONSE_BYTES)) return;
+      tooLarge = true;
+      pending.cancel();
+    });
     try {
-      return await client.get(url, { ...extra, throwHttpErrors: false });
+      return await pending;
     } catch (error) {
       // got's errors carry the request options (with the Authorization header): keep them only as `cause`.
+      if (tooLarge) throw new LoginError(refusal, `The server answered GET ${route} with more than ${MAX_RESPONSE_BYTES / 1024} KB`, { cause: error });
+      if (error instanceof TimeoutError) {
+        throw new LoginError('SERVER_UNREACHABLE', `The server at ${serverUrl} did not answer GET ${route} within ${timeoutMs / 1000} s`, { cause: error });
+      }
       const reason = error instanceof RequestError ? error.code : String(error);
       throw new LoginError('SERVER_UNREACHABLE', `Cannot reach the server at ${url} (${reason})`, { cause: error });
     }
   }
 
   async function getText(route: string, refusal: LoginErrorCode, extra: RequestExtras = {}): Promise<string> {
-    const response = await request(route, extra);
+    const response = await request(route, refusal, extra);
     if (response.statusCode !== 200) {
-      const status = `${response.statusCode} ${response.statusMessage ?? ''}`.trim();
       const reason = errorDescription(String(response.body));
       const hint = response.statusCode === 401 && extra.headers ? ' (sign in again: koa-oidc-sso login)' : '';
-      throw new LoginError(refusal, `The server refused GET ${route}: ${status}${reason ? `: ${reason}` : ''}${hint}`);
+      throw new LoginError(refusal, `The server refused GET ${route}: ${statusLine(response)}${reason ? `: ${reason}` : ''}${hint}`);
     }
     return String(response.body);
   }
@@ -67,21 +99,30 @@ export function createServerApi(serverUrl: string, options: { timeoutMs?: number
     async checkReachable() {
       // Any web server answers something: only the server's own answer shows that --server names
       // it, before a window opens and the failure looks like the identity provider's.
-      const response = await request(ROUTES.healthz);
+      const response = await request(ROUTES.healthz, 'SERVER_UNREACHABLE');
       if (response.statusCode === 200 && String(response.body).trim() === 'ok') return;
-      const answer = response.statusCode === 200 ? '200 without "ok"' : `${response.statusCode} ${response.statusMessage ?? ''}`.trim();
+      const answer = response.statusCode === 200 ? '200 without "ok"' : statusLine(response);
       throw new LoginError('SERVER_UNREACHABLE', `${serverUrl} does not look like a koa-oidc-sso server (GET ${ROUTES.healthz} answered ${answer})`);
     },
 
     async fetchIdToken(jar) {
       const idToken = (await getText(ROUTES.userToken, 'TOKEN_REFUSED', { cookieJar: jar })).trim();
       if (!JWT_SHAPE.test(idToken)) throw new LoginError('TOKEN_REFUSED', `GET ${ROUTES.userToken} did not answer an id_token`);
+      if (idToken.length > MAX_ID_TOKEN_BYTES) {
+        throw new LoginError('TOKEN_REFUSED', `GET ${ROUTES.userToken} answered an id_token of ${idToken.length} bytes, more than the ${MAX_ID_TOKEN_BYTES} a Bearer header can carry`);
+      }
       return idToken;
     },
 
     async fetchEmail(idToken) {
+      // The server answers the token's email claim, which the IdP wrote: it is printed, so it must be one plain line.
       const email = (await getText(ROUTES.userId, 'IDENTITY_REFUSED', bearer(idToken))).trim();
       if (!email) throw new LoginError('IDENTITY_REFUSED', `GET ${ROUTES.userId} answered an empty body`);
+      if (hasUnsafeCharacters(email)) throw new LoginError('IDENTITY_REFUSED', `GET ${ROUTES.userId} answered an identifier with control or invisible characters`);
+      const length = Array.from(email).length;
+      if (length > MAX_IDENTIFIER_LENGTH) {
+        throw new LoginError('IDENTITY_REFUSED', `GET ${ROUTES.userId} answered an identifier of ${length} characters, more than an email address has (${MAX_IDENTIFIER_LENGTH})`);
+      }
       return email;
     },
 
@@ -95,13 +136,15 @@ export function createServerApi(serverUrl: string, options: { timeoutMs?: number
     async endSession(jar) {
       // Usually a redirect to the IdP's end-session page, which is not followed: the profile that
       // holds the IdP's cookies is deleted next.
-      const response = await request(ROUTES.logout, { cookieJar: jar });
-      if (response.statusCode >= 400) {
-        const status = `${response.statusCode} ${response.statusMessage ?? ''}`.trim();
-        throw new LoginError('INTERNAL', `the server answered GET ${ROUTES.logout} with ${status}`);
-      }
+      const response = await request(ROUTES.logout, 'INTERNAL', { cookieJar: jar });
+      if (response.statusCode >= 400) throw new LoginError('INTERNAL', `the server answered GET ${ROUTES.logout} with ${statusLine(response)}`);
     },
   };
+}
+
+/** "404 Not Found": the reason phrase is the server's text, so it is cleaned like any other. */
+function statusLine(response: { statusCode: number; statusMessage?: string | undefined }): string {
+  return `${response.statusCode} ${printable(response.statusMessage ?? '', 60)}`.trim();
 }
 
 function bearer(idToken: string) {
@@ -110,16 +153,10 @@ function bearer(idToken: string) {
 
 const errorBodySchema = z.object({ error_description: z.string() });
 
-/**
- * The server's own explanation from its JSON error body, fit for a terminal: control characters
- * (escape sequences could rewrite the screen) replaced, and cut to a line's length.
- */
+/** The server's own explanation from its JSON error body, as one printable line (see terminal-text.ts). */
 export function errorDescription(body: string): string | undefined {
   const parsed = errorBodySchema.safeParse(parseJson(body));
-  if (!parsed.success) return undefined;
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  const printable = parsed.data.error_description.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
-  return printable.length > 200 ? `${printable.slice(0, 199)}…` : printable || undefined;
+  return parsed.success ? printable(parsed.data.error_description) || undefined : undefined;
 }
 
 function parseJson(text: string): unknown {

@@ -3,6 +3,7 @@ import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { ROUTES, TEST_IDS, testIdSelector } from '../shared/constants.ts';
 import type { BrowserCookie } from './cookies.ts';
 import { LoginError } from './errors.ts';
+import { printable } from './terminal-text.ts';
 
 /** One sign-in in the browser: open the server's /login and wait for its verdict. */
 export interface SignInRequest {
@@ -33,6 +34,8 @@ export interface BrowserLauncher {
 const MARKERS = `${testIdSelector(TEST_IDS.loginSuccess)}, ${testIdSelector(TEST_IDS.loginError)}`;
 /** How long the network must stay quiet before a silent sign-in counts as stuck on the IdP's form. */
 const SETTLED_MS = 1500;
+/** The most of a marker's text read from the page: more than the one line that is printed of it. */
+const MARKER_TEXT_LIMIT = 1000;
 
 /**
  * Chromium's command line. Machines may have no internet, so everything that
@@ -137,8 +140,9 @@ async function waitForMarker(browser: Browser, page: Page, request: SignInReques
   });
   const marker = page.waitForSelector(MARKERS, { timeout: 0, signal }).then(async (element) => {
     if (!element) throw new LoginError('BROWSER_FAILED', 'The marker vanished from the page');
-    const [testId, text] = await element.evaluate((node) => [node.getAttribute('data-testid'), node.textContent ?? '']);
-    const message = text.replace(/\s+/g, ' ').trim();
+    // The page's text is the server's (or whoever answers at --server): cut in the page, cleaned here.
+    const [testId, text] = await element.evaluate((node, limit) => [node.getAttribute('data-testid'), (node.textContent ?? '').slice(0, limit)], MARKER_TEXT_LIMIT);
+    const message = printable(text ?? '');
     if (testId === TEST_IDS.loginError) throw new LoginError('LOGIN_FAILED', `The server could not sign you in: "${message}"`);
     return message;
   });

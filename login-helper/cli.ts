@@ -5,6 +5,7 @@ import { login, logout, token, whoami } from './commands.ts';
 import { ERROR_CODES, LoginError, exitCodeTable } from './errors.ts';
 import { DEFAULT_TIMEOUT_SECONDS, defaultProfileDir, parseTimeout, resolveSettings, type GlobalOptions, type ResolvedSettings } from './settings.ts';
 import type { Effects } from './sign-in.ts';
+import { printable } from './terminal-text.ts';
 
 /** What the CLI needs from the process; main.ts passes the real one. */
 export interface CliHost {
@@ -36,7 +37,8 @@ export async function runCli(argv: readonly string[], host: CliHost): Promise<nu
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : ERROR_CODES.USAGE.exitCode; // commander printed it
     const failure = error instanceof LoginError ? error : new LoginError('INTERNAL', `Unexpected error: ${String(error)}`, { cause: error });
-    host.stderr(`koa-oidc-sso: ${failure.message}\n`);
+    // Messages quote what the server said, cleaned where they do; cleaning the line again keeps any one that missed it harmless.
+    host.stderr(`koa-oidc-sso: ${printable(failure.message, Infinity)}\n`);
     if (argv.includes('--verbose')) host.stderr(`${describe(error)}\n`);
     return failure.exitCode;
   }

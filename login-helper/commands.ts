@@ -1,7 +1,9 @@
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { toCookieJar } from './cookies.ts';
 import { LoginError } from './errors.ts';
+import { inspectProfileFolder } from './profile-folder.ts';
 import { currentToken, locked, signIn, type Effects, type Settings } from './sign-in.ts';
+import { printableJson } from './terminal-text.ts';
 import { isFresh } from './token-cache.ts';
 
 /** `login`: sign in and print the email. */
@@ -23,7 +25,7 @@ export async function whoami(effects: Effects, settings: Settings, options: { js
     throw new LoginError('NOT_SIGNED_IN', `Not signed in to ${settings.serverUrl} (or the token expired): run koa-oidc-sso login`);
   }
   if (options.json) {
-    effects.output.result(JSON.stringify(await effects.api.fetchClaims(cached.idToken), null, 2));
+    effects.output.result(printableJson(await effects.api.fetchClaims(cached.idToken)));
   } else {
     effects.output.result(await effects.api.fetchEmail(cached.idToken));
   }
@@ -37,10 +39,15 @@ export async function whoami(effects: Effects, settings: Settings, options: { js
  */
 export async function logout(effects: Effects, settings: Settings, options: { all: boolean }): Promise<void> {
   const { output } = effects;
+  const profile = options.all ? await inspectProfileFolder(settings.profileDir) : 'missing';
+  if (profile === 'other') {
+    // Checked before anything is removed: a refused logout --all changes nothing.
+    throw new LoginError('USAGE', `${settings.profileDir} is not a browser profile (no Chromium "Local State" file in it), so logout --all deletes nothing: check --profile`);
+  }
   const removed = await effects.store.remove(settings.serverUrl);
   output.info(removed ? `Removed the cached token for ${settings.serverUrl}.` : `No cached token for ${settings.serverUrl}.`);
   if (!options.all) return;
-  if (!(await exists(settings.profileDir))) {
+  if (profile === 'missing') {
     output.info(`No browser profile at ${settings.profileDir}.`);
     return;
   }
@@ -55,8 +62,4 @@ export async function logout(effects: Effects, settings: Settings, options: { al
     await rm(settings.profileDir, { recursive: true, force: true });
   });
   output.info(`Deleted the browser profile ${settings.profileDir}.`);
-}
-
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(() => true, () => false);
 }

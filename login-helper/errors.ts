@@ -7,16 +7,16 @@
 /** Each error code, its exit status and what it means (shown in --help and the README). */
 export const ERROR_CODES = {
   INTERNAL: { exitCode: 1, meaning: 'unexpected error (rerun with --verbose and report it)' },
-  USAGE: { exitCode: 2, meaning: 'bad command, option or option value' },
-  SERVER_UNREACHABLE: { exitCode: 3, meaning: 'the server did not answer at the given URL' },
+  USAGE: { exitCode: 2, meaning: 'bad command, option or option value (or logout --all on a folder that is no browser profile)' },
+  SERVER_UNREACHABLE: { exitCode: 3, meaning: 'the server did not answer at the given URL (or not within 15 s)' },
   NO_BROWSER: { exitCode: 4, meaning: 'no Chromium or Chrome found (install one or pass --browser)' },
   BROWSER_FAILED: { exitCode: 5, meaning: 'the browser did not start or crashed (is the profile in use?)' },
   WINDOW_CLOSED: { exitCode: 6, meaning: 'the sign-in window was closed before sign-in finished' },
   TIMEOUT: { exitCode: 7, meaning: 'sign-in did not finish within --timeout' },
   LOGIN_FAILED: { exitCode: 8, meaning: "the server showed its login error page (its text is quoted)" },
   LOGIN_REQUIRED: { exitCode: 9, meaning: '--headless: the identity provider wants you to sign in, which needs a window' },
-  TOKEN_REFUSED: { exitCode: 10, meaning: 'GET /user/token was refused or answered no id_token' },
-  IDENTITY_REFUSED: { exitCode: 11, meaning: 'GET /user/id or /user/me refused the token' },
+  TOKEN_REFUSED: { exitCode: 10, meaning: 'GET /user/token was refused or answered no usable id_token' },
+  IDENTITY_REFUSED: { exitCode: 11, meaning: 'GET /user/id or /user/me refused the token, or answered no plain identifier or JSON object' },
   NOT_SIGNED_IN: { exitCode: 12, meaning: 'whoami: no valid cached token (run login first)' },
 } as const satisfies Record<string, { exitCode: number; meaning: string }>;
 

@@ -2,12 +2,12 @@ import type { ServerApi } from './api.ts';
 import type { BrowserLauncher } from './browser.ts';
 import type { Clock } from './clock.ts';
 import { toCookieJar } from './cookies.ts';
-import { isLoginError } from './errors.ts';
+import { LoginError, isLoginError } from './errors.ts';
 import { withLock } from './lock.ts';
 import type { Output } from './output.ts';
 import { ROUTES } from '../shared/constants.ts';
 import { routeUrl } from './server-url.ts';
-import { isFresh, type CachedToken, type TokenStore } from './token-cache.ts';
+import { EXPIRY_MARGIN_MS, idTokenExpiry, isFresh, type CachedToken, type TokenStore } from './token-cache.ts';
 
 /** The side effects a command needs; real ones in main.ts, fakes in unit tests. */
 export interface Effects {
@@ -111,6 +111,7 @@ async function attempt(effects: Effects, settings: Settings, options: Attempt): 
     });
     progress.update('Fetching the token');
     const idToken = await effects.api.fetchIdToken(await toCookieJar(cookies, settings.serverUrl));
+    refuseUnlessFresh(idToken, clock); // before caching: a dead token must not replace a cached one
     // Cached first: the server has just verified it, and `token` stays usable even when the
     // email lookup fails (a token without an email claim, an unverified address).
     const token = await effects.store.write(settings.serverUrl, idToken);
@@ -121,6 +122,22 @@ async function attempt(effects: Effects, settings: Settings, options: Attempt): 
     clearInterval(ticker);
     progress.stop();
   }
+}
+
+/**
+ * A token that dies within the minute is no result: `token` would print it and `whoami` would
+ * reject it at once. Only this computer's clock can judge `exp`, so the message names it: a
+ * clock far ahead of the server's makes every token look expired.
+ */
+function refuseUnlessFresh(idToken: string, clock: Clock): void {
+  const expiresAt = idTokenExpiry(idToken);
+  if (expiresAt === undefined || isFresh({ expiresAt }, clock)) return; // no exp: the cache refuses it
+  const when = (milliseconds: number) => {
+    const date = new Date(milliseconds);
+    return Number.isNaN(date.getTime()) ? String(milliseconds / 1000) : date.toISOString().replace(/\.\d+Z$/, 'Z');
+  };
+  throw new LoginError('TOKEN_REFUSED', `The server handed out an expired id_token (exp ${when(expiresAt)}; this computer's clock says ` +
+    `${when(clock.now())}, and a token needs ${EXPIRY_MARGIN_MS / 1000} s left): is either clock wrong?`);
 }
 
 /** 300000 -> "5:00". */

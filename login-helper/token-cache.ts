@@ -36,7 +36,7 @@ export function cacheKey(text: string): string {
 }
 
 /** True when the token is still valid for more than {@link EXPIRY_MARGIN_MS} at `clock.now()`. */
-export function isFresh(token: CachedToken, clock: Clock): boolean {
+export function isFresh(token: Pick<CachedToken, 'expiresAt'>, clock: Clock): boolean {
   return token.expiresAt - clock.now() > EXPIRY_MARGIN_MS;
 }
 

@@ -19,6 +19,8 @@ const PAGES: Record<string, string> = {
   // The page closes its own window, as a person closing it would (a window with one history entry may close itself).
   '/closes/login': '<p>Signing in…</p><script>window.close()</script>',
   '/fails/login': `<h1>Sign-in failed</h1><p data-testid="${TEST_IDS.loginError}">The identity provider did not sign you in: access_denied</p>`,
+  // Raw escape sequences, CR, bidi controls and a wall of text, as a hostile server may send them.
+  '/hostile/login': `<p data-testid="${TEST_IDS.loginError}">denied\u001b]0;pwned\u0007\u001b[2J\r\u202eevil\u202c ${'x'.repeat(5000)}</p>`,
 };
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -57,6 +59,20 @@ test.serial("the server's login error page: exit 8, quoting its text", async (t)
   t.is(run.code, 8, run.stderr);
   t.regex(run.stderr, /"The identity provider did not sign you in: access_denied"/);
   t.is(run.stdout, '');
+});
+
+test.serial("a hostile login error page: exit 8, its text quoted as one clean line of at most 200 characters", async (t) => {
+  const dir = await tempFolder(t, 'hostile-page-');
+  const args = ['login', '--headless', '--server', `${fake.url}/hostile`, '--profile', path.join(dir, 'profile')];
+
+  const run = await runCliProcess(args, dir);
+
+  t.is(run.code, 8, run.stderr);
+  const failure = run.stderr.split('\n').find((line) => line.startsWith('koa-oidc-sso: '));
+  const quoted = failure?.match(/^koa-oidc-sso: The server could not sign you in: "(.*)"$/)?.[1];
+  t.is(quoted?.length, 200, run.stderr);
+  t.regex(quoted ?? '', /^denied \]0;pwned \[2J evil x+…$/);
+  t.notRegex(run.stderr.replaceAll('\n', ''), /[\p{Cc}\p{Cf}]/u);
 });
 
 test.serial('no display for the window: exit 5 with what to do, not Puppeteer\'s advice to script authors', async (t) => {

@@ -1,6 +1,8 @@
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import test from 'ava';
 import { LoginError } from '../../login-helper/errors.ts';
-import { FakeLauncher, NOW, cliSandbox, fakeApi, fakeIdToken } from './_fakes.ts';
+import { FakeLauncher, NOW, cliSandbox, fakeApi, fakeIdToken, tempFolder } from './_fakes.ts';
 
 const SERVER = 'http://localhost:5000';
 const EMAIL = 'ada@example.com';
@@ -217,4 +219,66 @@ test('a bad server URL is a usage error that names where it came from', async (t
   const withPassword = await fromFlag.run(['whoami', '--server', 'https://me:secret@sso.example.com']);
   t.is(withPassword.code, 2);
   t.false(withPassword.stderr.includes('secret'));
+});
+
+test('token refuses a freshly fetched token that is expired or expires within 60 s (exit 10), and caches nothing', async (t) => {
+  for (const exp of [Math.floor(NOW / 1000) - 3600, Math.floor(NOW / 1000) + 59]) {
+    const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([signedIn]), api: fakeApi(fakeIdToken({ exp }), EMAIL) });
+
+    const run = await sandbox.run(['token']);
+
+    t.is(run.code, 10, run.stderr);
+    t.is(run.stdout, '');
+    t.regex(run.stderr, /^koa-oidc-sso: The server handed out an expired id_token \(exp .+; this computer's clock says 2026-01-01T00:00:00Z, and a token needs 60 s left\): is either clock wrong\?$/m);
+    t.is(await sandbox.store.read(SERVER), undefined);
+  }
+  const justEnough = await cliSandbox(t, { launcher: new FakeLauncher([signedIn]), api: fakeApi(fakeIdToken({ exp: Math.floor(NOW / 1000) + 61 }), EMAIL) });
+  t.is((await justEnough.run(['token'])).code, 0);
+});
+
+test('whoami --json writes C1 and bidi characters of the claims as \\uXXXX: the same JSON, nothing raw', async (t) => {
+  const claims = { email: EMAIL, name: 'Ada\u202e\u009b2J\u2066' };
+  const api = fakeApi('unused', EMAIL, { fetchClaims: async () => claims });
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([]), api });
+  await sandbox.store.write(SERVER, fakeIdToken({ exp: inAnHour }));
+
+  const run = await sandbox.run(['whoami', '--json']);
+
+  t.is(run.code, 0);
+  t.notRegex(run.stdout, /[\u007f-\u009f\u202e\u2066]/);
+  t.true(run.stdout.includes('"Ada\\u202e\\u009b2J\\u2066"'));
+  t.deepEqual(JSON.parse(run.stdout), claims);
+});
+
+test('logout --all deletes a Chromium profile (it has "Local State") or an empty folder, and refuses anything else (exit 2) deleting nothing', async (t) => {
+  const root = await tempFolder(t, 'logout-all-');
+  const notes = path.join(root, 'notes');
+  await mkdir(notes);
+  await writeFile(path.join(notes, 'todo.txt'), 'keep me');
+  const file = path.join(root, 'notes.txt');
+  await writeFile(file, 'keep me too');
+  const profile = path.join(root, 'profile');
+  await mkdir(path.join(profile, 'Default'), { recursive: true });
+  await writeFile(path.join(profile, 'Local State'), '{}');
+  const empty = path.join(root, 'empty');
+  await mkdir(empty);
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([]), api: fakeApi('unused', EMAIL) });
+  await sandbox.store.write(SERVER, fakeIdToken({ exp: inAnHour }));
+
+  for (const foreign of [notes, file, root]) {
+    const run = await sandbox.run(['logout', '--all', '--profile', foreign]);
+    t.is(run.code, 2);
+    t.is(run.stderr, `koa-oidc-sso: ${foreign} is not a browser profile (no Chromium "Local State" file in it), so logout --all deletes nothing: check --profile\n`);
+  }
+  t.is(await readFile(path.join(notes, 'todo.txt'), 'utf8'), 'keep me');
+  t.is(await readFile(file, 'utf8'), 'keep me too');
+  t.truthy(await sandbox.store.read(SERVER), 'the refusal left the token too');
+
+  for (const dir of [profile, empty]) {
+    const run = await sandbox.run(['logout', '--all', '--profile', dir]);
+    t.is(run.code, 0, run.stderr);
+    t.regex(run.stderr, /Deleted the browser profile/);
+    await t.throwsAsync(stat(dir), { code: 'ENOENT' });
+  }
+  t.is(await sandbox.store.read(SERVER), undefined);
 });

@@ -1,0 +1,32 @@
+import test from 'ava';
+import { errorDescription } from '../../login-helper/api.ts';
+import { hasUnsafeCharacters, printable, printableJson } from '../../login-helper/terminal-text.ts';
+
+/** C0, DEL, C1, the bidi controls and embeddings, and the Unicode line separator. */
+const UNSAFE_SAMPLES = ['\u0000', '\u0007', '\u001b', '\r', '\u007f', '\u0085', '\u009b', '\u061c', '\u200e', '\u200f', '\u202a', '\u202c', '\u202e', '\u2066', '\u2069', '\u2028', '\ufeff'];
+
+test('every control, bidi and invisible format character counts as unsafe; letters of any script do not', (t) => {
+  for (const character of UNSAFE_SAMPLES) t.true(hasUnsafeCharacters(`a${character}b`), JSON.stringify(character));
+  t.false(hasUnsafeCharacters('josé 用户 ٱلْعَرَبِيَّة 👩‍'.replace('\u200d', '')));
+});
+
+test('printable makes one line: unsafe characters and white space become single spaces, and it is cut to a length', (t) => {
+  t.is(printable('access\u202e_denied\u202c\r\n\u001b[2Jnow'), 'access _denied [2Jnow');
+  t.is(printable('  a\t\tb  '), 'a b');
+  t.is(printable('x'.repeat(300)), `${'x'.repeat(199)}…`);
+  t.is(printable('😀'.repeat(5), 3), '😀😀…'); // cut between characters, not inside one
+});
+
+test("the server's error description loses bidi characters too", (t) => {
+  t.is(errorDescription(JSON.stringify({ error_description: 'token\u202e desserpxe\u202c' })), 'token desserpxe');
+});
+
+test('printableJson escapes C1, DEL and bidi characters as \\uXXXX: valid JSON, same value, nothing raw', (t) => {
+  const claims = { email: 'ada\u202e@example.com', name: 'A\u009b2J\u007f\u2066', 'k\u200f': ['\u0085', 'plain'], nested: { emoji: '👩‍💻', tag: '\u{e0001}' } };
+  const json = printableJson(claims);
+  t.false(hasUnsafeCharacters(json.replaceAll('\n', '')));
+  t.deepEqual(JSON.parse(json), claims);
+  t.true(json.includes('"ada\\u202e@example.com"'));
+  t.true(json.includes('"\\udb40\\udc01"'));
+  t.is(printableJson({ a: 1 }), '{\n  "a": 1\n}');
+});
