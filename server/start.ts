@@ -47,6 +47,19 @@ async function reportIdentityProvider(identityProvider: OidcConfig, logger: Logg
 }
 
 /**
+ * The request with an absolute-form target (`GET http://host/path`, RFC 9112 3.2.2, meant for
+ * proxies) rewritten to origin-form (`/path`): Koa takes such a target's host as the request's
+ * own (ctx.href, ctx.origin), past the development IdP's pinning of its URLs to the issuer.
+ */
+function withOriginForm(request: IncomingMessage): IncomingMessage {
+  const target = request.url ?? '/';
+  if (!/^[a-z][a-z\d+.-]*:\/\//i.test(target)) return request;
+  const url = URL.parse(target);
+  request.url = url ? `${url.pathname}${url.search}` : '/';
+  return request;
+}
+
+/**
  * Parses the configuration, listens, and serves the application: with no IdP configured,
  * the development IdP is mounted at /idp. PORT=0 picks a free port.
  * @throws ConfigError for a bad configuration (before anything listens).
@@ -62,7 +75,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // arrive before the app is ready wait for it; without a listener Node would leave them hanging.
   const early: Array<Parameters<RequestListener>> = [];
   let handle: RequestListener = (request, response) => void early.push([request, response]);
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => handle(request, response));
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => handle(withOriginForm(request), response));
   // Not a proxy (RFC 9110 9.3.6): without this listener Node would drop CONNECT without an answer.
   server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
     socket.end('HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');

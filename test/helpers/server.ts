@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { startServer, type RunningServer, type StartOptions } from '../../server/start.ts';
 import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestIdp } from './idp.ts';
 
@@ -44,4 +46,16 @@ export async function startIdpAndServer(t: { teardown(fn: () => Promise<void>): 
   const server = await startServerWithIdp(idp, env);
   t.teardown(() => server.close());
   return { idp, server };
+}
+
+/** Sends `head` (a request line and headers) as is, on a connection of its own; resolves with the whole reply. */
+export async function rawRequest(server: Pick<RunningServer, 'url'>, head: string): Promise<string> {
+  const { hostname, port } = new URL(server.url);
+  const socket = connect(Number(port), hostname);
+  // Not end(): a client that half-closes may find the server gone before its answer is ready.
+  socket.write(`${head}Connection: close\r\n\r\n`);
+  let reply = '';
+  socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+  await once(socket, 'close');
+  return reply;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import test from 'ava';
 import { TEST_IDS } from '../../shared/constants.ts';
 import { cookieClient, signIn } from '../helpers/browserless-login.ts';
-import { startDevServer, startServerWithIdp, TEST_SESSION_KEY } from '../helpers/server.ts';
+import { rawRequest, startDevServer, startServerWithIdp, TEST_SESSION_KEY } from '../helpers/server.ts';
 import { startIdp } from '../helpers/idp.ts';
 
 test('with no IdP configured, the development IdP at /idp signs anybody in with an email', async (t) => {
@@ -89,6 +89,12 @@ test('the development IdP pins its URLs to the issuer: a forged Host is neither 
     t.is(discovery.token_endpoint, `${server.url}/idp/token`, host);
     t.is(discovery.jwks_uri, `${server.url}/idp/jwks`, host);
   }
+  // A request line naming another host (absolute form, as clients send to proxies) is no way round it.
+  const reply = await rawRequest(server, `GET http://evil.example.com/idp/.well-known/openid-configuration HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n`);
+  t.regex(reply, /^HTTP\/1\.1 200 /);
+  const discovery = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4));
+  t.is(discovery.token_endpoint, `${server.url}/idp/token`);
+  t.is(discovery.authorization_endpoint, `${server.url}/idp/auth`);
 });
 
 test('the development IdP answers an unreadable sign-in form with a 4xx, not a 500', async (t) => {

@@ -1,12 +1,10 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { generateSigningKey } from '../../server/dev-idp/keys.ts';
 import { cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { startIdp, TEST_CLIENT_ID, type TestIdp } from '../helpers/idp.ts';
-import { startIdpAndServer, startServerWithIdp, type TestServer } from '../helpers/server.ts';
+import { rawRequest, startIdpAndServer, startServerWithIdp, type TestServer } from '../helpers/server.ts';
 
 const http = cookieClient().http;
 const nowSec = () => Math.floor(Date.now() / 1000);
@@ -165,18 +163,6 @@ test('malformed Authorization headers are a 401, never a 500', async (t) => {
   const huge = await http.get(`${server.url}/user/id`, { headers: { authorization: `Bearer ${'a'.repeat(20_000)}` } });
   t.is(huge.statusCode, 431);
 });
-
-/** Sends `head` (a request line and headers) as is, on a connection of its own; resolves with the whole reply. */
-async function rawRequest(server: TestServer, head: string): Promise<string> {
-  const { hostname, port } = new URL(server.url);
-  const socket = connect(Number(port), hostname);
-  // Not end(): a client that half-closes may find the server gone before its answer is ready.
-  socket.write(`${head}Connection: close\r\n\r\n`);
-  let reply = '';
-  socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
-  await once(socket, 'close');
-  return reply;
-}
 
 test('two Authorization headers are a 401 invalid_token: neither of them is picked', async (t) => {
   const { idp, server } = await startIdpAndServer(t);
