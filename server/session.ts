@@ -77,9 +77,22 @@ declare module 'koa' {
   }
 }
 
+/**
+ * Whether the request's session cookie is signed with a key after the first in SESSION_KEYS (a
+ * key being rotated out). The cookies library then re-signs it with the first key, but writes
+ * only the `.sig` cookie and with none of the session cookie's attributes: no expiry (gone when
+ * the browser closes, and with it the sign-in), no SameSite.
+ */
+function signedWithOlderKey(ctx: Koa.Context): boolean {
+  const value = ctx.cookies.get(SESSION_COOKIE, { signed: false });
+  const signature = ctx.cookies.get(`${SESSION_COOKIE}.sig`, { signed: false });
+  const keys = (ctx.cookies as { keys?: { index(data: string, digest: string): number } }).keys;
+  return Boolean(value && signature && keys && keys.index(`${SESSION_COOKIE}=${value}`, signature) > 0);
+}
+
 /** Signed, httpOnly, SameSite=Lax cookie sessions; Secure when the public URL is https. */
 export function sessionMiddleware(app: Koa, options: { secure: boolean }): Koa.Middleware {
-  return session(
+  const cookieSession = session(
     {
       key: SESSION_COOKIE,
       maxAge: SESSION_MAX_AGE_MS,
@@ -94,4 +107,11 @@ export function sessionMiddleware(app: Koa, options: { secure: boolean }): Koa.M
     },
     app,
   );
+  return (ctx, next) =>
+    cookieSession(ctx, async () => {
+      // Saved again as a whole, both cookies with all their attributes (and a renewed expiry).
+      const loaded = signedWithOlderKey(ctx) ? (ctx.session as { isNew?: boolean; save?: () => Promise<void> } | null) : null;
+      if (loaded && !loaded.isNew) await loaded.save?.();
+      return next();
+    });
 }

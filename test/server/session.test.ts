@@ -85,3 +85,30 @@ test('a signed session of another shape is ignored like a missing one: never a 5
   t.is(wellFormed.statusCode, 200);
   t.is(wellFormed.body, idToken);
 });
+
+test('a session signed with an older key is written again whole: both cookies keep their expiry and SameSite, signed with the first key', async (t) => {
+  const newKey = 'a-brand-new-session-key-0123456789abcdef';
+  const { idp, server } = await startIdpAndServer(t, { SESSION_KEYS: `${newKey},${TEST_SESSION_KEY}` });
+  const now = Math.floor(Date.now() / 1000);
+  const idToken = idp.sign({ iss: idp.issuer, sub: 'u', aud: TEST_CLIENT_ID, iat: now, exp: now + 600 });
+  const response = await got(`${server.url}/user/token`, { headers: { cookie: signedSessionCookie({ idToken }) }, throwHttpErrors: false });
+  t.is(response.statusCode, 200);
+  t.is(response.body, idToken);
+
+  const written = new Map((response.headers['set-cookie'] ?? []).map((line) => [line.slice(0, line.indexOf('=')), line]));
+  t.deepEqual([...written.keys()].sort(), [SESSION_COOKIE, `${SESSION_COOKIE}.sig`]);
+  for (const line of written.values()) {
+    t.regex(line, /; expires=[^;]+GMT;/, line);
+    t.regex(line, /; samesite=lax;/, line);
+    t.regex(line, /; httponly$/, line);
+  }
+  const value = /^[^=]+=([^;]+)/.exec(written.get(SESSION_COOKIE)!)![1]!;
+  const signature = /^[^=]+=([^;]+)/.exec(written.get(`${SESSION_COOKIE}.sig`)!)![1]!;
+  t.is(signature, createHmac('sha1', newKey).update(`${SESSION_COOKIE}=${value}`).digest('base64url'));
+  t.is(JSON.parse(Buffer.from(value, 'base64').toString()).idToken, idToken);
+
+  // Signed with the first key already: nothing to write again.
+  const current = await got(`${server.url}/user/token`, { headers: { cookie: `${SESSION_COOKIE}=${value}; ${SESSION_COOKIE}.sig=${signature}` }, throwHttpErrors: false });
+  t.is(current.statusCode, 200);
+  t.is(current.headers['set-cookie'], undefined);
+});
