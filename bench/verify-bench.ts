@@ -18,8 +18,20 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../test/helpers/idp.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+/** A setting from the environment that must be a number of at least `min` (a whole one when `integer`). */
+function numberSetting(name: string, fallback: number, { min, integer }: { min: number; integer: boolean }): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    process.stderr.write(`npm run bench: ${name} must be ${integer ? 'a whole number' : 'a number'} of at least ${min}, not ${JSON.stringify(raw)}\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const ROUNDS = numberSetting('BENCH_ROUNDS', 8, { min: 1, integer: true });
+const SECONDS = numberSetting('BENCH_SECONDS', 4, { min: 1, integer: false });
 const CONNECTIONS = 50;
 const CONTROL = process.env.BENCH_CONTROL === '1';
 
@@ -33,6 +45,8 @@ interface Stats {
 
 interface Contender {
   name: string;
+  /** A short name for the per-round progress lines. */
+  label: string;
   url: string;
   token?: string;
   stats(): Promise<Stats>;
@@ -49,7 +63,7 @@ interface Result {
 const PROCESSES = fileURLToPath(new URL('../dist/bench/processes.js', import.meta.url));
 if (!existsSync(PROCESSES)) throw new Error(`${PROCESSES} is missing: run the benchmark with npm run bench, which builds it`);
 
-async function startContender(name: string, role: 'bare' | 'sso', env: Record<string, string> = {}, token?: string): Promise<Contender> {
+async function startContender([name, label]: [string, string], role: 'bare' | 'sso', env: Record<string, string> = {}, token?: string): Promise<Contender> {
   const child = fork(PROCESSES, [role], {
     execArgv: [], // not this process's --import tsx
     env: { ...process.env, ...env },
@@ -58,6 +72,7 @@ async function startContender(name: string, role: 'bare' | 'sso', env: Record<st
   const [ready] = (await once(child, 'message')) as [{ port: number }];
   return {
     name,
+    label,
     url: `http://127.0.0.1:${ready.port}/user/id`,
     ...(token ? { token } : {}),
     async stats() {
@@ -109,11 +124,11 @@ try {
     SESSION_KEYS: 'bench-session-key-0123456789abcdef0123456789',
     PUBLIC_URL: 'http://localhost:5000', // required in production; only sign-in links use it
   };
-  const bare = await startContender('bare Koa route', 'bare');
-  const sso = await startContender('SSO server, Bearer RS256 (request log on)', 'sso', { ...ssoEnv, LOG_LEVEL: 'info' }, token);
-  const quiet = await startContender('SSO server, Bearer RS256, LOG_LEVEL=warn', 'sso', { ...ssoEnv, LOG_LEVEL: 'warn' }, token);
+  const bare = await startContender(['bare Koa route', 'bare'], 'bare');
+  const sso = await startContender(['SSO server, Bearer RS256 (request log on)', 'log on'], 'sso', { ...ssoEnv, LOG_LEVEL: 'info' }, token);
+  const quiet = await startContender(['SSO server, Bearer RS256, LOG_LEVEL=warn', 'warn'], 'sso', { ...ssoEnv, LOG_LEVEL: 'warn' }, token);
   contenders.push(bare, sso, quiet);
-  if (CONTROL) contenders.push(await startContender('control: the LOG_LEVEL=warn server again, another process', 'sso', { ...ssoEnv, LOG_LEVEL: 'warn' }, token));
+  if (CONTROL) contenders.push(await startContender(['control: the LOG_LEVEL=warn server again, another process', 'control'], 'sso', { ...ssoEnv, LOG_LEVEL: 'warn' }, token));
 
   // Warm-up: the JIT, and each server's first discovery and JWKS fetches.
   for (const contender of contenders) await load(contender, 2);
@@ -123,7 +138,7 @@ try {
     const results: Result[] = [];
     for (const contender of contenders) results.push(await load(contender));
     rounds.push(results);
-    process.stderr.write(`round ${round}/${ROUNDS}: ${results.map((r) => `${r.rps.toFixed(0)} req/s`).join(', ')}\n`);
+    process.stderr.write(`round ${round}/${ROUNDS}: ${results.map((r, index) => `${contenders[index]!.label} ${r.rps.toFixed(0)}`).join(', ')} req/s\n`);
   }
 
   const column = (index: number, field: keyof Result) => median(rounds.map((results) => results[index]![field]));

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_PORT } from '../shared/constants.ts';
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /** The server's validated, frozen configuration. Handlers never read process.env. */
 export interface Config {
   readonly port: number;
@@ -61,11 +63,12 @@ const envSchema = z.object({
       error: 'must be exactly "production" to run in production',
     })
     .optional(),
-  PORT: z.coerce
-    .number({ error: 'must be a port number' })
-    .int({ error: 'must be a whole number' })
-    .min(0, { error: 'must be between 0 and 65535' })
-    .max(65535, { error: 'must be between 0 and 65535' })
+  // Digits only: a number coercion would also take 0x1388 or 5e3 for 5000.
+  PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, { error: 'must be a port number (digits only)' })
+    .transform(Number)
+    .pipe(z.number().max(65535, { error: 'must be between 0 and 65535' }))
     .default(DEFAULT_PORT),
   HOST: nonBlank.default('127.0.0.1'),
   PUBLIC_URL: httpUrl
@@ -74,7 +77,9 @@ const envSchema = z.object({
     })
     .optional(),
   TRUST_PROXY: booleanFlag.default(false),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z
+    .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
+    .default('info'),
   OIDC_ISSUER: httpUrl
     .refine((url) => !url.pathname.includes('/.well-known/'), {
       error: 'is the issuer, not its discovery document: leave out /.well-known/…, or set OIDC_WELL_KNOWN_URL to the document instead',
