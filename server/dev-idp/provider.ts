@@ -3,10 +3,13 @@ import parseBody from 'co-body';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import { LRUCache } from 'lru-cache';
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { z } from 'zod';
-import { html, page, SafeHtml, sendPage } from '../pages.ts';
+import { ROUTES } from '../../shared/constants.ts';
+import { SsoError } from '../errors.ts';
+import { SafeHtml, sendPage } from '../pages.ts';
 import { generateSigningKey } from './keys.ts';
+import { providerErrorPage, SIGN_IN_LIMITS, signedOutPage, signInPage, signOutPage } from './pages.ts';
 
 /** A client registered at the development IdP. */
 export interface DevClient {
@@ -44,33 +47,27 @@ const signInSchema = z.object({
     .trim()
     .toLowerCase()
     .pipe(z.email({ error: 'Enter a valid email address.' }))
-    .pipe(z.string().max(254, { error: 'Email: at most 254 characters.' })),
-  name: z.string({ error: 'Name: enter it as text.' }).trim().max(100, { error: 'Name: at most 100 characters.' }).optional().default(''),
+    .pipe(z.string().max(SIGN_IN_LIMITS.emailLength, { error: `Email: at most ${SIGN_IN_LIMITS.emailLength} characters.` })),
+  name: z
+    .string({ error: 'Name: enter it as text.' })
+    .trim()
+    .max(SIGN_IN_LIMITS.nameLength, { error: `Name: at most ${SIGN_IN_LIMITS.nameLength} characters.` })
+    .optional()
+    .default(''),
 });
 
-/** The development IdP's sign-out confirmation; `form` is oidc-provider's own (hidden) form. */
-function signOutPage(form: SafeHtml): string {
-  return page(
-    'Sign out (development IdP)',
-    html`<h1>Sign out</h1>
-<p>Sign out of the development identity provider too, so that the next sign-in asks for an email again.</p>
-${form}
-<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Sign out</button>`,
-  );
-}
-
-function signInPage(action: string, error?: string): string {
-  return page(
-    'Sign in (development IdP)',
-    html`<h1>Sign in</h1>
-<p>Development identity provider: <strong>any email signs in</strong>, no password. Never use it in production.</p>
-${error ? html`<p class="error" role="alert">${error}</p>` : ''}
-<form method="post" action="${action}">
-<label>Email <input name="email" type="email" autocomplete="email" required autofocus></label>
-<label>Name (optional) <input name="name" type="text" autocomplete="name"></label>
-<button type="submit">Sign in</button>
-</form>`,
-  );
+/**
+ * oidc-provider's refusal of an interaction (its cookie missing, the interaction expired or
+ * finished) as ours, keeping its explanation: its errors carry it in error_description, their
+ * message is only the OAuth error code.
+ */
+function interactionError(error: unknown): unknown {
+  if (!(error instanceof errors.OIDCProviderError) || !error.expose) return error;
+  const reason = error.error_description ?? error.error;
+  return new SsoError('invalid_request', `This sign-in cannot go on (${reason}): it may have expired or been finished already. Start again at ${ROUTES.login}.`, {
+    cause: error,
+    status: error.status,
+  });
 }
 
 /**
@@ -107,8 +104,21 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
         async logoutSource(ctx, form) {
           sendPage(ctx, signOutPage(new SafeHtml(form)));
         },
+        // Reached after a sign-out that names no post_logout_redirect_uri.
+        async postLogoutSuccessSource(ctx) {
+          sendPage(ctx, signedOutPage());
+        },
       },
     },
+    // oidc-provider's own error page loads a web font and carries no CSP. It is called for
+    // browsers; the authorization endpoint calls it for any client, so JSON stays JSON here.
+    async renderError(ctx, out) {
+      ctx.set('Cache-Control', 'no-store');
+      if (ctx.accepts('json', 'html') === 'html') sendPage(ctx, providerErrorPage(ctx.status, out, ctx.oidc?.route));
+      else ctx.body = out;
+    },
+    // The clients are servers (client_secret_basic): no browser calls the IdP's endpoints across origins.
+    clientBasedCORS: () => false,
     ttl: {
       IdToken: idTokenTtlSec,
       AccessToken: idTokenTtlSec,
@@ -149,13 +159,18 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
+  const interactionDetails = (ctx: Koa.Context) =>
+    provider.interactionDetails(ctx.req, ctx.res).catch((error: unknown) => {
+      throw interactionError(error);
+    });
   router.get('/interaction/:uid', async (ctx) => {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const details = await interactionDetails(ctx);
     sendPage(ctx, signInPage(`${mountPath}/interaction/${details.uid}`));
   });
   router.post('/interaction/:uid', async (ctx) => {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
-    const body: unknown = await parseBody.form(ctx, { limit: '8kb' }).catch((error: { status?: number }) => {
+    const details = await interactionDetails(ctx);
+    const body: unknown = await parseBody.form(ctx, { limit: SIGN_IN_LIMITS.formBytes }).catch((error: { status?: number }) => {
+      if (error.status === 413) ctx.throw(413, `The sign-in form is too large: at most ${SIGN_IN_LIMITS.formBytes / 1024} KB.`);
       // An unreadable body (a bad Content-Encoding, gzip that is not) is the client's fault, not a 500.
       ctx.throw(error.status !== undefined && error.status >= 400 && error.status < 500 ? error.status : 400, 'The sign-in form could not be read');
     });
@@ -166,7 +181,11 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
       return;
     }
     if (form.data.name) names.set(form.data.email, form.data.name);
-    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: form.data.email } }, { mergeWithLastSubmission: false });
+    await provider
+      .interactionFinished(ctx.req, ctx.res, { login: { accountId: form.data.email } }, { mergeWithLastSubmission: false })
+      .catch((error: unknown) => {
+        throw interactionError(error);
+      });
   });
 
   const app = new Koa({ proxy: provider.proxy, keys: [...options.cookieKeys] });

@@ -38,7 +38,8 @@ export function isUnrouted(ctx: Context): boolean {
 }
 
 export function notFound(ctx: Context): SsoError {
-  return new SsoError('not_found', `No route for ${ctx.method} ${ctx.path}`);
+  // The path as requested: inside a mounted app (the development IdP), ctx.path lacks the mount's prefix.
+  return new SsoError('not_found', `No route for ${ctx.method} ${ctx.originalUrl.replace(/[?#].*/s, '')}`);
 }
 
 /** 5xx errors that report the identity provider's state (logged as warnings, without stacks). */

@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import type { Got, Response } from 'got';
 import { TEST_IDS } from '../../shared/constants.ts';
 import { cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { rawRequest, startDevServer, startServerWithIdp, TEST_SESSION_KEY } from '../helpers/server.ts';
@@ -110,6 +111,144 @@ test('the development IdP answers an unreadable sign-in form with a 4xx, not a 5
   t.is(unknown.statusCode, 415);
 });
 
+/** What a browser sends: it prefers HTML. */
+const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+
+/** A page of the server's own: its CSP, nosniff, nothing loaded from elsewhere, none of oidc-provider's markup. */
+function assertOwnPage(t: ExecutionContext, response: Response<string>, label: string) {
+  t.regex(String(response.headers['content-type']), /^text\/html/, label);
+  t.regex(String(response.headers['content-security-policy']), /default-src 'none'.*frame-ancestors 'none'/, label);
+  t.is(response.headers['x-content-type-options'], 'nosniff', label);
+  t.false(response.body.includes('googleapis'), `${label}: no external resources`);
+  t.false(response.body.includes('oops! something went wrong'), `${label}: not oidc-provider's page`);
+}
+
+/** Signs in at the development IdP up to its redirect back to the authorization endpoint (/idp/auth/<uid>). */
+async function resumeUrl(serverUrl: string, http: Got): Promise<URL> {
+  const form = await http.get(`${serverUrl}/login`);
+  const action = /<form method="post" action="([^"]+)"/.exec(form.body)?.[1] ?? '';
+  const signedIn = await http.post(new URL(action, form.url), { form: { email: 'twice@example.com' }, followRedirect: false });
+  return new URL(signedIn.headers.location ?? '', form.url);
+}
+
+test("the development IdP's error pages are the server's own: strict CSP, no web font, a reason a person can read", async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+
+  const unknownClient = await http.get(`${server.url}/idp/auth?client_id=nobody&response_type=code&scope=openid`, { headers: BROWSER });
+  t.is(unknownClient.statusCode, 400);
+  assertOwnPage(t, unknownClient, 'unknown client_id');
+  t.true(unknownClient.body.includes(`data-testid="${TEST_IDS.loginError}"`));
+  t.regex(unknownClient.body, /not registered at the development identity provider/);
+
+  const resume = await resumeUrl(server.url, http);
+  t.regex(resume.pathname, /^\/idp\/auth\/./);
+  t.true((await http.get(resume)).body.includes(`data-testid="${TEST_IDS.loginSuccess}"`), 'the first time, the sign-in completes');
+  const twice = await http.get(resume, { headers: BROWSER, followRedirect: false });
+  t.is(twice.statusCode, 400);
+  assertOwnPage(t, twice, 'a sign-in resumed twice');
+  t.regex(twice.body, /Sign-in failed[\s\S]*Reason: authorization request has expired/);
+
+  const confirm = await http.get(`${server.url}/logout`);
+  const action = /<form id="op\.logoutForm" method="post" action="([^"]+)"/.exec(confirm.body)?.[1] ?? '';
+  const forged = await http.post(new URL(action, server.url), { form: { xsrf: 'forged', logout: 'yes' }, headers: BROWSER });
+  t.is(forged.statusCode, 400);
+  assertOwnPage(t, forged, 'a bad xsrf at the sign-out confirmation');
+  t.regex(forged.body, /Sign-out failed/);
+
+  const signedOut = await http.get(`${server.url}/idp/session/end/success`, { headers: BROWSER });
+  t.is(signedOut.statusCode, 200);
+  assertOwnPage(t, signedOut, 'the sign-out success page');
+  t.regex(signedOut.body, /signed out of the development identity provider/);
+});
+
+test('the development IdP answers JSON, not a page, to a client that asks for JSON', async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  const json = { accept: 'application/json' };
+
+  const badUid = await http.get(`${server.url}/idp/auth/%ZZ`, { headers: json });
+  t.is(badUid.statusCode, 400);
+  t.regex(String(badUid.headers['content-type']), /^application\/json/);
+  t.is(JSON.parse(badUid.body).error, 'invalid_request');
+
+  const unknownClient = await http.get(`${server.url}/idp/auth?client_id=nobody&response_type=code&scope=openid`, { headers: json });
+  t.is(unknownClient.statusCode, 400);
+  t.is(JSON.parse(unknownClient.body).error, 'invalid_client');
+});
+
+test("the development IdP's error pages leave the server's JSON-lines log alone: no oidc-provider notice on stdout", async (t) => {
+  const dataHome = mkdtempSync(path.join(tmpdir(), 'sso-dev-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', SESSION_KEYS: TEST_SESSION_KEY, XDG_DATA_HOME: dataHome, HOME: dataHome },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let stdout = '';
+  const address = await new Promise<string>((resolve) => {
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const listening = /listening on (127\.0\.0\.1:\d+)/.exec(stdout);
+      if (listening) resolve(`http://${listening[1]}`);
+    });
+  });
+  const unknownClient = await fetch(`${address}/idp/auth?client_id=nobody&response_type=code&scope=openid`, { headers: BROWSER });
+  t.is(unknownClient.status, 400);
+  t.is((await fetch(`${address}/idp/session/end/success`, { headers: BROWSER })).status, 200);
+  child.kill('SIGTERM');
+  const [code] = await once(child, 'close');
+  t.is(code, 0);
+
+  const lines = stdout.split('\n').filter(Boolean);
+  t.true(lines.some((line) => line.includes('/idp/session/end/success')), 'the requests were logged');
+  for (const line of lines) t.notThrows(() => JSON.parse(line), line);
+});
+
+test('a sign-in the development IdP no longer knows says why, and to start again at /login', async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+
+  const unknown = await http.get(`${server.url}/idp/interaction/doesnotexist`, { headers: { accept: 'application/json' } });
+  t.is(unknown.statusCode, 400);
+  const { error, error_description: description } = JSON.parse(unknown.body);
+  t.is(error, 'invalid_request');
+  t.regex(description, /interaction session id cookie not found/);
+  t.regex(description, /Start again at \/login/);
+
+  // The form posted from another browser (without the interaction cookie).
+  const form = await http.get(`${server.url}/login`);
+  const elsewhere = await cookieClient().http.post(form.url, { form: { email: 'ada@example.com' }, headers: BROWSER });
+  t.is(elsewhere.statusCode, 400);
+  assertOwnPage(t, elsewhere, 'the form without its cookie');
+  t.true(elsewhere.body.includes(`data-testid="${TEST_IDS.loginError}"`));
+  t.regex(elsewhere.body, /interaction session id cookie not found/);
+  t.regex(elsewhere.body, /<a href="\/login">/);
+});
+
+test('a 404 under /idp names the path as requested, /idp included, without the query', async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const response = await cookieClient().http.get(`${server.url}/idp/nope?secret=1`, { headers: { accept: 'application/json' } });
+  t.is(response.statusCode, 404);
+  t.is(JSON.parse(response.body).error_description, 'No route for GET /idp/nope');
+});
+
+test("the development IdP's sign-in form states its limits: maxlength on its inputs, and a 413 that says it is too large", async (t) => {
+  const server = await startDevServer();
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  const form = await http.get(`${server.url}/login`);
+  t.regex(form.body, /<input name="email"[^>]* maxlength="254"/);
+  t.regex(form.body, /<input name="name"[^>]* maxlength="100"/);
+
+  const tooLarge = await http.post(form.url, { form: { email: 'ada@example.com', name: 'A'.repeat(10 * 1024) }, headers: BROWSER });
+  t.is(tooLarge.statusCode, 413);
+  t.regex(tooLarge.body, /The sign-in form is too large/);
+});
+
 test('session keys rotate: a cookie signed with an older key still works after a new key is added', async (t) => {
   const idp = await startIdp();
   t.teardown(() => idp.close());
@@ -147,7 +286,7 @@ async function runServerMain(env: Record<string, string>) {
 test('a bad configuration stops the server with one clear line, no stack trace', async (t) => {
   const { code, stderr } = await runServerMain({ PORT: 'eighty' });
   t.is(code, 2);
-  t.is(stderr.trim(), 'koa-oidc-sso: configuration error: PORT: must be a port number');
+  t.is(stderr.trim(), 'koa-oidc-sso: configuration error: PORT: must be a port number (digits only)');
 });
 
 test('an address the server cannot listen on is one clear line', async (t) => {
