@@ -2,6 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { IdTokenClaims } from '../../shared/claims.ts';
 import { SsoError } from '../errors.ts';
 import type { TokenVerifier } from '../oidc/verify.ts';
+import { isRepeated } from '../request-headers.ts';
 
 /** Who made the request, once authenticate() has let it through. */
 export interface AuthenticatedUser {
@@ -31,7 +32,7 @@ export function bearerToken(ctx: Context): string | undefined {
   const header = ctx.headers.authorization;
   // Checked even when the first header is empty: Node keeps that one, and a second could go unseen.
   if (header === undefined) return undefined;
-  if (hasRepeatedAuthorization(ctx.req.rawHeaders)) {
+  if (isRepeated(ctx.req.rawHeaders, 'authorization')) {
     throw new SsoError('invalid_token', 'The request has more than one Authorization header');
   }
   if (!BEARER_SCHEME.test(header)) return undefined;
@@ -39,20 +40,6 @@ export function bearerToken(ctx: Context): string | undefined {
   const token = prefix ? header.slice(prefix[0].length).trimEnd() : '';
   if (!token) throw new SsoError('invalid_token', 'The Authorization header is not of the form "Bearer <token>"');
   return token;
-}
-
-/**
- * Node keeps the first of several Authorization headers and drops the rest, while a proxy in
- * front may have looked at another: a field that cannot be a list (RFC 9110 11.6.2) given twice
- * is a malformed request, not a choice to make.
- */
-function hasRepeatedAuthorization(rawHeaders: string[]): boolean {
-  let seen = 0;
-  for (let index = 0; index < rawHeaders.length; index += 2) {
-    const name = rawHeaders[index]!;
-    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true;
-  }
-  return false;
 }
 
 /**

@@ -164,6 +164,17 @@ test('malformed Authorization headers are a 401, never a 500', async (t) => {
   t.is(huge.statusCode, 431);
 });
 
+test('two Host headers are a 400 (RFC 9112 3.2), for every route', async (t) => {
+  const { idp, server } = await startIdpAndServer(t);
+  const host = new URL(server.url).host;
+  for (const path of ['/healthz', '/login', '/user/id']) {
+    const reply = await rawRequest(server, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nhost: evil.example.com\r\nAuthorization: Bearer ${idp.sign(claimsFor(idp))}\r\n`);
+    t.regex(reply, /^HTTP\/1\.1 400 /, path);
+    t.regex(reply, /more than one Host header/, path);
+  }
+  t.regex(await rawRequest(server, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\n`), /^HTTP\/1\.1 200 /);
+});
+
 test('two Authorization headers are a 401 invalid_token: neither of them is picked', async (t) => {
   const { idp, server } = await startIdpAndServer(t);
   const valid = idp.sign(claimsFor(idp));
