@@ -4,6 +4,16 @@ import { z } from 'zod';
 import type { PendingLogin } from './oidc/client.ts';
 
 export const SESSION_COOKIE = 'koa-oidc-sso';
+
+/**
+ * The session cookie's name. Under https it carries the `__Host-` prefix: browsers then take it
+ * only from a secure page of this very host, for path / and without a Domain, so a sibling
+ * subdomain (or a plain-http page) cannot plant a session that would be read as this server's
+ * (RFC 6265bis 4.1.3.2; OWASP's session management cheat sheet). Plain http cannot have it.
+ */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
+}
 const SESSION_MAX_AGE_MS = 12 * 60 * 60_000;
 
 /** What the session cookie holds: the id_token after sign-in, the one-time values during it. */
@@ -83,18 +93,19 @@ declare module 'koa' {
  * only the `.sig` cookie and with none of the session cookie's attributes: no expiry (gone when
  * the browser closes, and with it the sign-in), no SameSite.
  */
-function signedWithOlderKey(ctx: Koa.Context): boolean {
-  const value = ctx.cookies.get(SESSION_COOKIE, { signed: false });
-  const signature = ctx.cookies.get(`${SESSION_COOKIE}.sig`, { signed: false });
+function signedWithOlderKey(ctx: Koa.Context, name: string): boolean {
+  const value = ctx.cookies.get(name, { signed: false });
+  const signature = ctx.cookies.get(`${name}.sig`, { signed: false });
   const keys = (ctx.cookies as { keys?: { index(data: string, digest: string): number } }).keys;
-  return Boolean(value && signature && keys && keys.index(`${SESSION_COOKIE}=${value}`, signature) > 0);
+  return Boolean(value && signature && keys && keys.index(`${name}=${value}`, signature) > 0);
 }
 
 /** Signed, httpOnly, SameSite=Lax cookie sessions; Secure when the public URL is https. */
 export function sessionMiddleware(app: Koa, options: { secure: boolean }): Koa.Middleware {
+  const name = sessionCookieName(options.secure);
   const cookieSession = session(
     {
-      key: SESSION_COOKIE,
+      key: name,
       maxAge: SESSION_MAX_AGE_MS,
       httpOnly: true,
       signed: true,
@@ -110,7 +121,7 @@ export function sessionMiddleware(app: Koa, options: { secure: boolean }): Koa.M
   return (ctx, next) =>
     cookieSession(ctx, async () => {
       // Saved again as a whole, both cookies with all their attributes (and a renewed expiry).
-      const loaded = signedWithOlderKey(ctx) ? (ctx.session as { isNew?: boolean; save?: () => Promise<void> } | null) : null;
+      const loaded = signedWithOlderKey(ctx, name) ? (ctx.session as { isNew?: boolean; save?: () => Promise<void> } | null) : null;
       if (loaded && !loaded.isNew) await loaded.save?.();
       return next();
     });

@@ -99,3 +99,9 @@ test('httpOnly, sameSite and the expiry date carry over', (t) => {
   t.deepEqual(cookie.expires, new Date(2_000_000_000_000));
   t.is(toToughCookie(browserCookie({ name: 'sid', domain: 'sso.test', sameSite: 'Default' })).sameSite, undefined);
 });
+
+test("an https server's __Host- session cookie is kept and sent back over https", async (t) => {
+  const cookies = ['__Host-koa-oidc-sso', '__Host-koa-oidc-sso.sig'].map((name) => browserCookie({ name, domain: 'sso.test', secure: true, httpOnly: true }));
+  const jar = await toCookieJar(cookies, 'https://sso.test');
+  t.is(await jar.getCookieString('https://sso.test/user/token'), '__Host-koa-oidc-sso=v; __Host-koa-oidc-sso.sig=v');
+});

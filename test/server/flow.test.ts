@@ -160,12 +160,19 @@ test('an https PUBLIC_URL makes the session cookie Secure; TRUST_PROXY honours X
   const login = await http.get(`${server.address}/login`, { followRedirect: false, headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'sso.example.com' } });
   t.is(login.statusCode, 302);
   t.is(new URL(login.headers.location ?? '').searchParams.get('redirect_uri'), 'https://sso.example.com/callback');
-  const session = (login.headers['set-cookie'] ?? []).find((cookie) => cookie.startsWith('koa-oidc-sso='));
-  t.regex(session ?? '', /; secure/i);
+  const cookies = login.headers['set-cookie'] ?? [];
+  // Under https, the __Host- prefix: only this host's secure pages can set it (no sibling subdomain).
+  t.false(cookies.some((cookie) => cookie.startsWith('koa-oidc-sso')), cookies.join('\n'));
+  for (const name of ['__Host-koa-oidc-sso=', '__Host-koa-oidc-sso.sig=']) {
+    const cookie = cookies.find((candidate) => candidate.startsWith(name)) ?? '';
+    t.regex(cookie, /; path=\/;/, name);
+    t.regex(cookie, /; secure/i, name);
+    t.notRegex(cookie, /domain=/i, name);
+  }
 
   // Behind a proxy that TRUST_PROXY does not cover, the https PUBLIC_URL still makes the cookie Secure.
   const { server: untrusting } = await startIdpAndServer(t, { PUBLIC_URL: 'https://sso.example.com' });
   const plain = await http.get(`${untrusting.address}/login`, { followRedirect: false });
   t.is(plain.statusCode, 302);
-  t.regex((plain.headers['set-cookie'] ?? []).find((cookie) => cookie.startsWith('koa-oidc-sso=')) ?? '', /; secure/i);
+  t.regex((plain.headers['set-cookie'] ?? []).find((cookie) => cookie.startsWith('__Host-koa-oidc-sso=')) ?? '', /; secure/i);
 });

@@ -2,14 +2,15 @@ import { createHmac } from 'node:crypto';
 import test from 'ava';
 import { got } from 'got';
 import type { PendingLogin } from '../../server/oidc/client.ts';
-import { fitted, MAX_PENDING_LOGINS, SESSION_COOKIE, type SessionData } from '../../server/session.ts';
+import { fitted, MAX_PENDING_LOGINS, SESSION_COOKIE, sessionCookieName, type SessionData } from '../../server/session.ts';
 import { TEST_CLIENT_ID } from '../helpers/idp.ts';
 import { startIdpAndServer, TEST_SESSION_KEY } from '../helpers/server.ts';
 
 /** The Set-Cookie header koa-session writes for this session (base64 JSON plus its expiry fields). */
 function cookieLength(session: SessionData): number {
   const value = Buffer.from(JSON.stringify({ ...session, _expire: Date.now() + 43_200_000, _maxAge: 43_200_000 })).toString('base64');
-  return `${SESSION_COOKIE}=${value}; path=/; expires=Sat, 28 Nov 2026 16:18:45 GMT; samesite=lax; secure; httponly`.length;
+  // The longer name, under https.
+  return `${sessionCookieName(true)}=${value}; path=/; expires=Sat, 28 Nov 2026 16:18:45 GMT; samesite=lax; secure; httponly`.length;
 }
 
 const pending = (returnTo: string): PendingLogin => ({
