@@ -23,6 +23,8 @@ export interface KeyStore {
   usableWith(algorithms: readonly string[]): boolean;
   /** Fetches the key set if there is none yet (for readiness checks). */
   ready(): Promise<void>;
+  /** Fetches the key set again now (joining a fetch in flight); a failure keeps the current keys. */
+  refetch(): Promise<void>;
   /** Resolves once no refresh is in flight, e.g. one started in the background. */
   settled(): Promise<void>;
 }
@@ -188,6 +190,9 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     },
     async ready() {
       if (!keys) await refresh();
+    },
+    async refetch() {
+      await refresh();
     },
     async settled() {
       await inFlight?.catch(() => {});

@@ -108,11 +108,13 @@ function invalid(message: string, cause?: unknown): SsoError {
   return new SsoError('invalid_token', message, { cause });
 }
 
+const INVALID_SIGNATURE = 'The token signature is invalid';
+
 function describeJwtError(error: unknown): string {
   if (error instanceof jwt.TokenExpiredError) return 'The token has expired';
   if (error instanceof jwt.NotBeforeError) return 'The token is not valid yet (nbf)';
   if (error instanceof jwt.JsonWebTokenError) {
-    if (error.message === 'invalid signature') return 'The token signature is invalid';
+    if (error.message === 'invalid signature') return INVALID_SIGNATURE;
     if (error.message.startsWith('jwt audience invalid')) return 'The token names no audience (aud), or another client than this server';
     if (error.message.startsWith('jwt issuer invalid')) return 'The token names no issuer (iss), or another issuer than this identity provider';
     if (error.message.startsWith('jwt nonce invalid')) return 'The token nonce does not match the sign-in request';
@@ -170,14 +172,16 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     if (!(algorithms as string[]).includes(header.data.alg)) {
       throw invalid(`The token's algorithm ${JSON.stringify(header.data.alg)} is not accepted (allowed: ${algorithms.join(', ')})`);
     }
-    const key = await keyStore.get(header.data.kid, header.data.alg, { fromTokenEndpoint: verifyOptions.fromTokenEndpoint === true });
-    if (key.alg !== undefined && key.alg !== header.data.alg) {
-      throw invalid(`The token's algorithm ${header.data.alg} is not the one its key is published for (${key.alg})`);
-    }
-
-    let payload: unknown;
-    try {
-      payload = jwt.verify(token, key.keyObject, {
+    const fromTokenEndpoint = verifyOptions.fromTokenEndpoint === true;
+    const keyForToken = async () => {
+      const found = await keyStore.get(header.data.kid, header.data.alg, { fromTokenEndpoint });
+      if (found.alg !== undefined && found.alg !== header.data.alg) {
+        throw invalid(`The token's algorithm ${header.data.alg} is not the one its key is published for (${found.alg})`);
+      }
+      return found;
+    };
+    const checked = (candidate: VerificationKey) =>
+      jwt.verify(token, candidate.keyObject, {
         algorithms,
         issuer: document.issuer,
         audience: clientId,
@@ -185,7 +189,22 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
         clockTimestamp: Math.floor(now() / 1000),
         ...(verifyOptions.nonce === undefined ? {} : { nonce: verifyOptions.nonce }),
       });
+
+    let key = await keyForToken();
+    let payload: unknown;
+    try {
+      try {
+        payload = checked(key);
+      } catch (error) {
+        // An IdP that put a new key under a kid it used before: the token its token endpoint has
+        // just returned is worth one fresh look at the JWKS before it is called forged.
+        if (!fromTokenEndpoint || describeJwtError(error) !== INVALID_SIGNATURE) throw error;
+        await keyStore.refetch();
+        key = await keyForToken();
+        payload = checked(key);
+      }
     } catch (error) {
+      if (error instanceof SsoError) throw error;
       // jsonwebtoken's messages quote expected values (the nonce): described, not passed on.
       throw invalid(describeJwtError(error));
     }
@@ -208,7 +227,10 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     if (audiences.length > 1 && claims.azp === undefined) throw invalid('The token has several audiences but no azp claim');
     if (audiences.some((audience) => audience !== clientId)) throw invalid('The token is also issued to audiences this server does not trust (aud)');
     // jsonwebtoken checks iat only against a maxAge: a token from the future means a broken clock or a forgery.
-    if (claims.iat > Math.floor(now() / 1000) + clockToleranceSec) throw invalid('The token was issued in the future (iat)');
+    const aheadSec = claims.iat - Math.floor(now() / 1000);
+    if (aheadSec > clockToleranceSec) {
+      throw invalid(`The token was issued in the future (iat is ${aheadSec} s ahead of this server's clock: is the identity provider's clock, or this one, wrong?)`);
+    }
     return { token, claims, key };
   }
 
