@@ -31,8 +31,23 @@ export const idpHttp: Got = got.extend({
   ],
 });
 
+/** TLS failures whose cause is a certificate this server does not trust, and what to do about it. */
+const CERTIFICATE_PROBLEMS: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'its TLS certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'its TLS certificate comes from an authority this server does not trust',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its TLS certificate comes from an authority this server does not trust',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its TLS certificate comes from an authority this server does not trust',
+  CERT_HAS_EXPIRED: 'its TLS certificate has expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'its TLS certificate is for another host name',
+};
+
 /** A short human description of why an HTTP request to the IdP failed. */
 export function describeHttpFailure(error: unknown): string {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  if (typeof code === 'string' && CERTIFICATE_PROBLEMS[code]) {
+    const trust = code === 'CERT_HAS_EXPIRED' || code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? '' : '; for a private authority, point NODE_EXTRA_CA_CERTS at its certificate';
+    return `${code}: ${CERTIFICATE_PROBLEMS[code]}${trust}`;
+  }
   if (error instanceof CancelError) return `the reply is larger than ${IDP_MAX_RESPONSE_BYTES / 1024 / 1024} MB`;
   if (error instanceof TimeoutError) return `no reply within ${IDP_REQUEST_TIMEOUT_MS / 1000} s`;
   if (error instanceof ParseError) {

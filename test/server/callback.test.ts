@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { TEST_IDS } from '../../shared/constants.ts';
 import { displayName } from '../../server/routes/auth.ts';
@@ -272,6 +275,20 @@ test('an IdP reply over 1 MB is cut off and refused: a JWKS that never ends, a d
   const login = await cookieClient().http.get(`${second.url}/login`, { followRedirect: false, ...html });
   t.is(login.statusCode, 503);
   t.regex(login.body, /could not be fetched \(the reply is larger than 1 MB\)/);
+});
+
+test('an IdP whose TLS certificate this server does not trust is a 503 saying so, and what to set', async (t) => {
+  const fixtures = new URL('../fixtures/', import.meta.url);
+  const tls = createHttpsServer({ key: readFileSync(new URL('untrusted-tls.key', fixtures)), cert: readFileSync(new URL('untrusted-tls.crt', fixtures)) }, (_request, response) => response.end('{}'));
+  await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => tls.close(() => resolve())));
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp, { OIDC_ISSUER: `https://localhost:${(tls.address() as AddressInfo).port}` });
+  t.teardown(() => server.close());
+  const ready = await cookieClient().http.get(`${server.url}/readyz`);
+  t.is(ready.statusCode, 503);
+  t.regex(JSON.parse(ready.body).reason, /could not be fetched \(DEPTH_ZERO_SELF_SIGNED_CERT: its TLS certificate is self-signed; for a private authority, point NODE_EXTRA_CA_CERTS at its certificate\)/);
 });
 
 test('a discovery document that never comes is a 503 page saying so', async (t) => {
