@@ -139,7 +139,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   handle = app.callback();
   for (const [request, response] of early.splice(0)) handle(request, response);
-  logger.info(`listening on ${config.host}:${port}; sign in at ${new URL(ROUTES.login, publicUrl).href}`);
+  // What an operator checks first, as fields: the mode, the IdP, and how cookies and proxies are treated.
+  const setup = {
+    production: config.production,
+    identityProvider: devIdp ? 'development' : identityProvider.discoveryUrl.href,
+    publicUrl: publicUrl.origin,
+    secureCookies: publicUrl.protocol === 'https:',
+    trustProxy: config.trustProxy,
+  };
+  logger.info(setup, `listening on ${config.host}:${port}; sign in at ${new URL(ROUTES.login, publicUrl).href}`);
   void reportIdentityProvider(identityProvider, logger, devIdp !== undefined);
 
   let closing: Promise<void> | undefined;
@@ -149,10 +157,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     devIdp: devIdp !== undefined,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        logger.info(`shutting down: finishing the requests in flight (at most ${SHUTDOWN_GRACE_MS / 1000} s)`);
         const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
         force.unref();
         server.close(() => {
           clearTimeout(force);
+          logger.info('stopped');
           resolve();
         });
         server.closeIdleConnections();

@@ -110,3 +110,23 @@ test('an unreachable IdP is logged per failed request as a warning naming the ca
   t.is(failure?.err.cause?.code, 'ECONNREFUSED');
   t.false(lines.join('\n').includes('"stack"'));
 });
+
+test('start-up and shutdown are logged: the setup an operator checks first as fields, then "shutting down" and "stopped"', async (t) => {
+  const { lines, sink } = lineSink();
+  const idp = await startIdp();
+  t.teardown(() => idp.close());
+  const server = await startServerWithIdp(idp, { PUBLIC_URL: 'https://sso.example.com', TRUST_PROXY: 'true' }, { logger: pino({ level: 'info' }, sink) });
+  const listening = lines.map((line) => JSON.parse(line)).find((entry) => String(entry.msg).startsWith('listening on'));
+  t.like(listening, {
+    production: false,
+    identityProvider: `${idp.issuer}/.well-known/openid-configuration`,
+    publicUrl: 'https://sso.example.com',
+    secureCookies: true,
+    trustProxy: true,
+  });
+  await server.close();
+  const messages = lines.map((line) => String(JSON.parse(line).msg));
+  const shuttingDown = messages.findIndex((message) => message.startsWith('shutting down: finishing the requests in flight'));
+  t.true(shuttingDown >= 0, messages.join('\n'));
+  t.true(messages.indexOf('stopped') > shuttingDown, messages.join('\n'));
+});
