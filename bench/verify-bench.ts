@@ -135,8 +135,12 @@ try {
 
   const rounds: Result[][] = [];
   for (let round = 1; round <= ROUNDS; round++) {
+    // Each round starts with the next contender: none always runs right after the same other one.
     const results: Result[] = [];
-    for (const contender of contenders) results.push(await load(contender));
+    for (let step = 0; step < contenders.length; step++) {
+      const index = (round - 1 + step) % contenders.length;
+      results[index] = await load(contenders[index]!);
+    }
     rounds.push(results);
     process.stderr.write(`round ${round}/${ROUNDS}: ${results.map((r, index) => `${contenders[index]!.label} ${r.rps.toFixed(0)}`).join(', ')} req/s\n`);
   }

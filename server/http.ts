@@ -35,8 +35,9 @@ export const idpHttp: Got = got.extend({
 const CERTIFICATE_PROBLEMS: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'its TLS certificate is self-signed',
   SELF_SIGNED_CERT_IN_CHAIN: 'its TLS certificate comes from an authority this server does not trust',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its TLS certificate comes from an authority this server does not trust',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its TLS certificate comes from an authority this server does not trust',
+  // Also what an IdP that leaves its intermediate certificates out of the handshake gets.
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its TLS certificate chain cannot be verified (an authority this server does not trust, or intermediate certificates the IdP does not send)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its TLS certificate chain cannot be verified (an authority this server does not trust, or intermediate certificates the IdP does not send)',
   CERT_HAS_EXPIRED: 'its TLS certificate has expired',
   ERR_TLS_CERT_ALTNAME_INVALID: 'its TLS certificate is for another host name',
 };

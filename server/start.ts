@@ -47,16 +47,18 @@ async function reportIdentityProvider(identityProvider: OidcConfig, logger: Logg
 }
 
 /**
- * The request with an absolute-form target (`GET http://host/path`, RFC 9112 3.2.2, meant for
- * proxies) rewritten to origin-form (`/path`): Koa takes such a target's host as the request's
- * own (ctx.href, ctx.origin), past the development IdP's pinning of its URLs to the issuer.
+ * Rewrites an absolute-form request target (`GET http://host/path`, RFC 9112 3.2.2, meant for
+ * proxies) to origin-form (`/path`): Koa takes such a target's host as the request's own
+ * (ctx.href, ctx.origin), past the development IdP's pinning of its URLs to the issuer.
+ * @returns false for a target that names a scheme but is no URL: a malformed request line.
  */
-function withOriginForm(request: IncomingMessage): IncomingMessage {
+function toOriginForm(request: IncomingMessage): boolean {
   const target = request.url ?? '/';
-  if (!/^[a-z][a-z\d+.-]*:\/\//i.test(target)) return request;
+  if (!/^[a-z][a-z\d+.-]*:\/\//i.test(target)) return true;
   const url = URL.parse(target);
-  request.url = url ? `${url.pathname}${url.search}` : '/';
-  return request;
+  if (!url) return false;
+  request.url = `${url.pathname}${url.search}`;
+  return true;
 }
 
 /**
@@ -75,7 +77,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // arrive before the app is ready wait for it; without a listener Node would leave them hanging.
   const early: Array<Parameters<RequestListener>> = [];
   let handle: RequestListener = (request, response) => void early.push([request, response]);
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => handle(withOriginForm(request), response));
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (toOriginForm(request)) return handle(request, response);
+    response.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
+    response.end(JSON.stringify({ error: 'invalid_request', error_description: 'The request line names a URL that cannot be read' }));
+  });
   // Not a proxy (RFC 9110 9.3.6): without this listener Node would drop CONNECT without an answer.
   server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
     socket.end('HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');

@@ -23,7 +23,10 @@ export interface KeyStore {
   usableWith(algorithms: readonly string[]): boolean;
   /** Fetches the key set if there is none yet (for readiness checks). */
   ready(): Promise<void>;
-  /** Fetches the key set again now (joining a fetch in flight); a failure keeps the current keys. */
+  /**
+   * Fetches the key set again now: after a fetch in flight, which may have started before the
+   * provider published its new key. @throws SsoError idp_unavailable when the fetch fails.
+   */
   refetch(): Promise<void>;
   /** Resolves once no refresh is in flight, e.g. one started in the background. */
   settled(): Promise<void>;
@@ -192,7 +195,11 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       if (!keys) await refresh();
     },
     async refetch() {
+      await inFlight?.catch(() => {});
       await refresh();
+      if (lastRefreshFailed) {
+        throw new SsoError('idp_unavailable', "The identity provider's signing keys could not be fetched again to check a token signed with a key that changed");
+      }
     },
     async settled() {
       await inFlight?.catch(() => {});

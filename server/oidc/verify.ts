@@ -108,13 +108,15 @@ function invalid(message: string, cause?: unknown): SsoError {
   return new SsoError('invalid_token', message, { cause });
 }
 
-const INVALID_SIGNATURE = 'The token signature is invalid';
+function isBadSignature(error: unknown): boolean {
+  return error instanceof jwt.JsonWebTokenError && error.message === 'invalid signature';
+}
 
 function describeJwtError(error: unknown): string {
   if (error instanceof jwt.TokenExpiredError) return 'The token has expired';
   if (error instanceof jwt.NotBeforeError) return 'The token is not valid yet (nbf)';
   if (error instanceof jwt.JsonWebTokenError) {
-    if (error.message === 'invalid signature') return INVALID_SIGNATURE;
+    if (isBadSignature(error)) return 'The token signature is invalid';
     if (error.message.startsWith('jwt audience invalid')) return 'The token names no audience (aud), or another client than this server';
     if (error.message.startsWith('jwt issuer invalid')) return 'The token names no issuer (iss), or another issuer than this identity provider';
     if (error.message.startsWith('jwt nonce invalid')) return 'The token nonce does not match the sign-in request';
@@ -198,7 +200,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       } catch (error) {
         // An IdP that put a new key under a kid it used before: the token its token endpoint has
         // just returned is worth one fresh look at the JWKS before it is called forged.
-        if (!fromTokenEndpoint || describeJwtError(error) !== INVALID_SIGNATURE) throw error;
+        if (!fromTokenEndpoint || !isBadSignature(error)) throw error;
         await keyStore.refetch();
         key = await keyForToken();
         payload = checked(key);

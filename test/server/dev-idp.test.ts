@@ -96,6 +96,10 @@ test('the development IdP pins its URLs to the issuer: a forged Host is neither 
   const discovery = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4));
   t.is(discovery.token_endpoint, `${server.url}/idp/token`);
   t.is(discovery.authorization_endpoint, `${server.url}/idp/auth`);
+  // One that is no URL at all is a malformed request, not a request for /.
+  const unreadable = await rawRequest(server, `GET http://[bad/idp/.well-known/openid-configuration HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n`);
+  t.regex(unreadable, /^HTTP\/1\.1 400 /);
+  t.regex(unreadable, /"error":"invalid_request"/);
 });
 
 test('the development IdP answers an unreadable sign-in form with a 4xx, not a 500', async (t) => {
