@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { TEST_IDS } from '../../shared/constants.ts';
 import { displayName } from '../../server/routes/auth.ts';
 import { callbackUrlFor, cookieClient, signIn } from '../helpers/browserless-login.ts';
@@ -217,31 +217,37 @@ test('an IdP answering garbage: discovery that is not JSON is a 503 page', async
   t.regex(JSON.parse(ready.body).reason, /discovery document .* could not be fetched \(HTTP 200 but not JSON: text\/html\)/);
 });
 
-test('readiness fails for keys sign-in could not use', async (t) => {
-  const broken = await startFakeHttp((request, response) => {
+/** A fake IdP whose discovery document names its own endpoints; `answerJwks` answers its /jwks. */
+function startFakeIdp(answerJwks: (response: ServerResponse) => void) {
+  return startFakeHttp((request, response) => {
     const base = `http://${request.headers.host}`;
     response.setHeader('content-type', 'application/json');
-    if (request.url === '/jwks') return response.end('{"keys":"x"}');
+    if (request.url === '/jwks') return answerJwks(response);
     response.end(JSON.stringify({ issuer: base, authorization_endpoint: `${base}/auth`, token_endpoint: `${base}/token`, jwks_uri: `${base}/jwks` }));
   });
-  t.teardown(() => broken.close());
+}
+
+/** The /readyz answer of a server configured with OIDC_ISSUER=`issuer` (the real IdP only registers its client). */
+async function readinessWith(t: ExecutionContext, issuer: string): Promise<{ statusCode: number; reason: string }> {
   const idp = await startIdp();
   t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp, { OIDC_ISSUER: broken.url });
+  const server = await startServerWithIdp(idp, { OIDC_ISSUER: issuer });
   t.teardown(() => server.close());
   const ready = await cookieClient().http.get(`${server.url}/readyz`);
+  return { statusCode: ready.statusCode, reason: String(JSON.parse(ready.body).reason) };
+}
+
+test('readiness fails for keys sign-in could not use', async (t) => {
+  const broken = await startFakeIdp((response) => response.end('{"keys":"x"}'));
+  t.teardown(() => broken.close());
+  const ready = await readinessWith(t, broken.url);
   t.is(ready.statusCode, 503);
-  t.regex(JSON.parse(ready.body).reason, /signing keys .* could not be loaded/);
+  t.regex(ready.reason, /signing keys .* could not be loaded/);
 });
 
 test('an IdP reply over 1 MB is cut off and refused: a JWKS that never ends, a discovery document announcing 2 MB', async (t) => {
   let jwksBytesSent = 0;
-  const endless = await startFakeHttp((request, response) => {
-    const base = `http://${request.headers.host}`;
-    response.setHeader('content-type', 'application/json');
-    if (request.url !== '/jwks') {
-      return response.end(JSON.stringify({ issuer: base, authorization_endpoint: `${base}/auth`, token_endpoint: `${base}/token`, jwks_uri: `${base}/jwks` }));
-    }
+  const endless = await startFakeIdp((response) => {
     // Chunked, no Content-Length: only counting what arrives can stop it. Bounded at 200 MB.
     const chunk = Buffer.alloc(64 * 1024, ' ');
     response.write('{"keys":[');
@@ -255,13 +261,9 @@ test('an IdP reply over 1 MB is cut off and refused: a JWKS that never ends, a d
     writeMore();
   });
   t.teardown(() => endless.close());
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp, { OIDC_ISSUER: endless.url });
-  t.teardown(() => server.close());
-  const ready = await cookieClient().http.get(`${server.url}/readyz`);
+  const ready = await readinessWith(t, endless.url);
   t.is(ready.statusCode, 503);
-  t.regex(JSON.parse(ready.body).reason, /signing keys .* could not be loaded \(the reply is larger than 1 MB\)/);
+  t.regex(ready.reason, /signing keys .* could not be loaded \(the reply is larger than 1 MB\)/);
   t.true(jwksBytesSent < 20 * 1024 * 1024, `${jwksBytesSent} bytes sent before the server hung up`);
 
   const announced = await startFakeHttp((_request, response) => {
@@ -270,11 +272,9 @@ test('an IdP reply over 1 MB is cut off and refused: a JWKS that never ends, a d
     response.write('{"issuer":"');
   });
   t.teardown(() => announced.close());
-  const second = await startServerWithIdp(idp, { OIDC_ISSUER: announced.url });
-  t.teardown(() => second.close());
-  const login = await cookieClient().http.get(`${second.url}/login`, { followRedirect: false, ...html });
-  t.is(login.statusCode, 503);
-  t.regex(login.body, /could not be fetched \(the reply is larger than 1 MB\)/);
+  const discovery = await readinessWith(t, announced.url);
+  t.is(discovery.statusCode, 503);
+  t.regex(discovery.reason, /discovery document .* could not be fetched \(the reply is larger than 1 MB\)/);
 });
 
 test('an IdP whose TLS certificate this server does not trust is a 503 saying so, and what to set', async (t) => {
@@ -282,13 +282,9 @@ test('an IdP whose TLS certificate this server does not trust is a 503 saying so
   const tls = createHttpsServer({ key: readFileSync(new URL('untrusted-tls.key', fixtures)), cert: readFileSync(new URL('untrusted-tls.crt', fixtures)) }, (_request, response) => response.end('{}'));
   await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => tls.close(() => resolve())));
-  const idp = await startIdp();
-  t.teardown(() => idp.close());
-  const server = await startServerWithIdp(idp, { OIDC_ISSUER: `https://localhost:${(tls.address() as AddressInfo).port}` });
-  t.teardown(() => server.close());
-  const ready = await cookieClient().http.get(`${server.url}/readyz`);
+  const ready = await readinessWith(t, `https://localhost:${(tls.address() as AddressInfo).port}`);
   t.is(ready.statusCode, 503);
-  t.regex(JSON.parse(ready.body).reason, /could not be fetched \(DEPTH_ZERO_SELF_SIGNED_CERT: its TLS certificate is self-signed; for a private authority, point NODE_EXTRA_CA_CERTS at its certificate\)/);
+  t.regex(ready.reason, /could not be fetched \(DEPTH_ZERO_SELF_SIGNED_CERT: its TLS certificate is self-signed; for a private authority, point NODE_EXTRA_CA_CERTS at its certificate\)/);
 });
 
 test('a discovery document that never comes is a 503 page saying so', async (t) => {
