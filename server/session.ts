@@ -14,6 +14,7 @@ export const SESSION_COOKIE = 'koa-oidc-sso';
 export function sessionCookieName(secure: boolean): string {
   return secure ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
 }
+
 const SESSION_MAX_AGE_MS = 12 * 60 * 60_000;
 
 /** What the session cookie holds: the id_token after sign-in, the one-time values during it. */
