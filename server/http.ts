@@ -31,13 +31,16 @@ export const idpHttp: Got = got.extend({
   ],
 });
 
-/** TLS failures whose cause is a certificate this server does not trust, and what to do about it. */
+const PRIVATE_AUTHORITY_HINT = '; for a private authority, point NODE_EXTRA_CA_CERTS at its certificate';
+const UNVERIFIABLE_CHAIN = 'its TLS certificate chain cannot be verified (an authority this server does not trust, or intermediate certificates the IdP does not send)';
+
+/** TLS failures caused by the IdP's certificate, as an operator can act on them. */
 const CERTIFICATE_PROBLEMS: Record<string, string> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'its TLS certificate is self-signed',
-  SELF_SIGNED_CERT_IN_CHAIN: 'its TLS certificate comes from an authority this server does not trust',
+  DEPTH_ZERO_SELF_SIGNED_CERT: `its TLS certificate is self-signed${PRIVATE_AUTHORITY_HINT}`,
+  SELF_SIGNED_CERT_IN_CHAIN: `its TLS certificate comes from an authority this server does not trust${PRIVATE_AUTHORITY_HINT}`,
   // Also what an IdP that leaves its intermediate certificates out of the handshake gets.
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its TLS certificate chain cannot be verified (an authority this server does not trust, or intermediate certificates the IdP does not send)',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its TLS certificate chain cannot be verified (an authority this server does not trust, or intermediate certificates the IdP does not send)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: `${UNVERIFIABLE_CHAIN}${PRIVATE_AUTHORITY_HINT}`,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: `${UNVERIFIABLE_CHAIN}${PRIVATE_AUTHORITY_HINT}`,
   CERT_HAS_EXPIRED: 'its TLS certificate has expired',
   ERR_TLS_CERT_ALTNAME_INVALID: 'its TLS certificate is for another host name',
 };
@@ -45,10 +48,7 @@ const CERTIFICATE_PROBLEMS: Record<string, string> = {
 /** A short human description of why an HTTP request to the IdP failed. */
 export function describeHttpFailure(error: unknown): string {
   const code = (error as { code?: unknown } | null | undefined)?.code;
-  if (typeof code === 'string' && CERTIFICATE_PROBLEMS[code]) {
-    const trust = code === 'CERT_HAS_EXPIRED' || code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? '' : '; for a private authority, point NODE_EXTRA_CA_CERTS at its certificate';
-    return `${code}: ${CERTIFICATE_PROBLEMS[code]}${trust}`;
-  }
+  if (typeof code === 'string' && CERTIFICATE_PROBLEMS[code]) return `${code}: ${CERTIFICATE_PROBLEMS[code]}`;
   if (error instanceof CancelError) return `the reply is larger than ${IDP_MAX_RESPONSE_BYTES / 1024 / 1024} MB`;
   if (error instanceof TimeoutError) return `no reply within ${IDP_REQUEST_TIMEOUT_MS / 1000} s`;
   if (error instanceof ParseError) {
