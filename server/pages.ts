@@ -76,3 +76,13 @@ export function logoutPage(): string {
 <p><a href="${ROUTES.login}">Sign in again</a></p>`,
   );
 }
+
+/** What /logout shows instead of signing out when another site sent the browser there. */
+export function logoutConfirmPage(): string {
+  return page(
+    'Sign out?',
+    html`<h1>Sign out?</h1>
+<p>Another website sent you here to sign you out. You are still signed in.</p>
+<p><a data-testid="${TEST_IDS.logoutConfirm}" href="${ROUTES.logout}">Sign out</a>, or close this page to stay signed in.</p>`,
+  );
+}

@@ -82,6 +82,20 @@ export function fitted(session: SessionData): SessionData | undefined {
   }
 }
 
+/**
+ * The session once a sign-in starts: `pending` after the sign-ins still in progress, and the
+ * signed-in token kept until the new sign-in completes (a link from another site can start one),
+ * unless only dropping it makes room for `pending`.
+ * @returns undefined when `pending` does not fit even alone: its callback could never find it.
+ */
+export function withPendingLogin(session: SessionData, pending: PendingLogin): SessionData | undefined {
+  const logins = [...(session.logins ?? []), pending];
+  const withToken = session.idToken ? fitted({ idToken: session.idToken, logins }) : undefined;
+  if (withToken?.logins?.includes(pending)) return withToken;
+  const withoutToken = fitted({ logins });
+  return withoutToken?.logins?.includes(pending) ? withoutToken : undefined;
+}
+
 declare module 'koa' {
   interface DefaultContext {
     session: SessionData | null;

@@ -21,6 +21,7 @@ export const TEST_IDS = {
   loginSuccess: 'login-success',
   loginError: 'login-error',
   logoutSuccess: 'logout-success',
+  logoutConfirm: 'logout-confirm',
 } as const;
 
 /** CSS selector for an element carrying the given `data-testid`. */

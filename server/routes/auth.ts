@@ -7,8 +7,8 @@ import { SsoError } from '../errors.ts';
 import type { OidcClient, PendingLogin } from '../oidc/client.ts';
 import type { Discovery } from '../oidc/discovery.ts';
 import type { TokenVerifier } from '../oidc/verify.ts';
-import { loginSuccessPage, logoutPage, sendPage } from '../pages.ts';
-import { fitted } from '../session.ts';
+import { loginSuccessPage, logoutConfirmPage, logoutPage, sendPage } from '../pages.ts';
+import { fitted, withPendingLogin } from '../session.ts';
 import { parseReturnTo } from './return-to.ts';
 
 /** How long a sign-in may take between /login and /callback. */
@@ -60,6 +60,19 @@ function pendingLoginFor(logins: PendingLogin[], state: string | undefined, logi
 }
 
 /**
+ * Whether the browser says another site sent it here (Fetch Metadata, `Sec-Fetch-Site`). Lax
+ * cookies go along with a top-level GET from anywhere, so any site's link or redirect could
+ * otherwise sign a user out. Same-site counts as another site: a sibling subdomain is not this
+ * server. Clients that send no such header (the login helper, curl, older browsers) are not
+ * browsers led by another site, or cannot say.
+ * @see https://www.w3.org/TR/fetch-metadata/
+ */
+function sentByAnotherSite(ctx: Context): boolean {
+  const site = ctx.get('Sec-Fetch-Site');
+  return site === 'cross-site' || site === 'same-site';
+}
+
+/**
  * Who signed in, as the success page names them: the email when it may stand for the user (as at
  * /user/id: present and not marked unverified), else the name, else the subject identifier.
  */
@@ -83,11 +96,11 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     const returnTo = parseReturnTo(ctx.query.return_to, publicUrl.origin);
     const { authorizationUrl, pending } = await oidc.startLogin(returnTo);
     if (ctx.session) {
-      // A new sign-in replaces the signed-in token; other tabs' sign-ins in progress are kept.
+      // Other tabs' sign-ins in progress are kept, and so is the signed-in token while it fits.
       const inProgress = (ctx.session.logins ?? []).filter((login) => now() - login.startedAt < LOGIN_TIMEOUT_MS);
-      const session = fitted({ logins: [...inProgress, pending] });
+      const session = withPendingLogin({ ...ctx.session, logins: inProgress }, pending);
       // Never send the browser to the IdP with a sign-in its callback cannot find.
-      if (!session?.logins?.includes(pending)) throw new SsoError('invalid_request', 'This sign-in is too large to keep in the session cookie (a shorter return_to?)');
+      if (!session) throw new SsoError('invalid_request', 'This sign-in is too large to keep in the session cookie (a shorter return_to?)');
       ctx.session = session;
     }
     ctx.redirect(authorizationUrl);
@@ -146,6 +159,11 @@ export function authRoutes(options: AuthRoutesOptions): Router {
 
   router.get(ROUTES.logout, noStore, async (ctx) => {
     const idToken = ctx.session?.idToken;
+    // Signing out is the user's choice: one link away when another site asks for it.
+    if (idToken && sentByAnotherSite(ctx)) {
+      sendPage(ctx, logoutConfirmPage());
+      return;
+    }
     ctx.session = null;
     const document = idToken ? await discovery.get().catch(() => undefined) : undefined;
     if (idToken && document?.end_session_endpoint) {

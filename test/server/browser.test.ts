@@ -23,7 +23,7 @@ async function launchChromium(t: { teardown(fn: () => Promise<void> | void): voi
   return browser;
 }
 
-test('a person signs in through the development IdP form in Chromium and sees the success marker', async (t) => {
+test('a person signs in through the development IdP form in Chromium, sees the success marker, and is asked before another site signs them out', async (t) => {
   const server = await startDevServer();
   t.teardown(() => server.close());
   const browser = await launchChromium(t);
@@ -45,6 +45,17 @@ test('a person signs in through the development IdP form in Chromium and sees th
   t.is(JSON.parse(await page.$eval('body', (body) => body.textContent ?? '')).name, 'Chromium <User>');
   const token = await page.goto(`${server.url}/user/token`);
   t.regex(await token!.text(), /^[\w-]+\.[\w-]+\.[\w-]+$/);
+
+  // Another site (127.0.0.1 is not localhost's site) sends the browser to /logout: it asks first.
+  await page.goto(`${server.address}/healthz`);
+  await page.setContent(`<a id="away" href="${server.url}/logout">a link on another site</a>`);
+  await Promise.all([page.waitForNavigation(), page.click('#away')]);
+  const confirm = await page.waitForSelector(testIdSelector(TEST_IDS.logoutConfirm));
+  const otherTab = await browser.newPage();
+  t.is((await otherTab.goto(`${server.url}/user/token`))?.status(), 200, 'still signed in');
+  await page.bringToFront();
+  await Promise.all([page.waitForNavigation(), confirm!.click()]);
+  t.is((await otherTab.goto(`${server.url}/user/token`))?.status(), 401, 'signed out once the user follows the link');
 });
 
 test('a forged callback shows the login-error marker in the browser', async (t) => {

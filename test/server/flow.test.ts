@@ -131,6 +131,44 @@ test('logout clears the session and ends the IdP session (RP-initiated logout)',
   t.true(landing.body.includes(marker(TEST_IDS.logoutSuccess)));
 });
 
+test('another site cannot sign a user out: /logout it sends the browser to asks first (Fetch Metadata)', async (t) => {
+  const { idp, server } = await startIdpAndServer(t);
+  const { http } = cookieClient();
+  await signIn(server.url, 'grace@example.com', { http });
+
+  for (const site of ['cross-site', 'same-site']) {
+    const asked = await http.get(`${server.url}/logout`, { followRedirect: false, headers: { 'sec-fetch-site': site } });
+    t.is(asked.statusCode, 200, site);
+    t.regex(asked.body, new RegExp(`${marker(TEST_IDS.logoutConfirm)} href="/logout"`), site);
+    t.false(asked.body.includes(marker(TEST_IDS.logoutSuccess)), site);
+    t.is((await http.get(`${server.url}/user/token`)).statusCode, 200, `${site}: still signed in`);
+  }
+
+  // The confirmation's link is a same-origin navigation: it signs out.
+  const confirmed = await http.get(`${server.url}/logout`, { followRedirect: false, headers: { 'sec-fetch-site': 'same-origin' } });
+  t.is(confirmed.statusCode, 302);
+  t.true(confirmed.headers.location?.startsWith(`${idp.issuer}/session/end`));
+  t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
+
+  // Back from the IdP (another site), with nothing left to sign out: the signed-out page.
+  const landing = await http.get(`${server.url}/logout`, { headers: { 'sec-fetch-site': 'cross-site' } });
+  t.true(landing.body.includes(marker(TEST_IDS.logoutSuccess)));
+});
+
+test('starting a sign-in keeps the signed-in token until the new one completes', async (t) => {
+  const { server } = await startIdpAndServer(t);
+  const { http } = cookieClient();
+  await signIn(server.url, 'hedy@example.com', { http });
+  const before = (await http.get(`${server.url}/user/token`)).body;
+
+  // A link from another site starts a sign-in the user never finishes.
+  const started = await http.get(`${server.url}/login`, { followRedirect: false, headers: { 'sec-fetch-site': 'cross-site' } });
+  t.is(started.statusCode, 302);
+  const token = await http.get(`${server.url}/user/token`);
+  t.is(token.statusCode, 200);
+  t.is(token.body, before);
+});
+
 test('/user/token is 401 without a session, even with a valid Bearer token', async (t) => {
   const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import test from 'ava';
 import { got } from 'got';
 import type { PendingLogin } from '../../server/oidc/client.ts';
-import { fitted, MAX_PENDING_LOGINS, SESSION_COOKIE, sessionCookieName, type SessionData } from '../../server/session.ts';
+import { fitted, MAX_PENDING_LOGINS, SESSION_COOKIE, sessionCookieName, withPendingLogin, type SessionData } from '../../server/session.ts';
 import { TEST_CLIENT_ID } from '../helpers/idp.ts';
 import { startIdpAndServer, TEST_SESSION_KEY } from '../helpers/server.ts';
 
@@ -41,6 +41,20 @@ test('pending sign-ins with long return_to paths are dropped, oldest first, unti
 
   const many = fitted({ logins: Array.from({ length: 5 }, () => pending('/short')) });
   t.is(many?.logins?.length, MAX_PENDING_LOGINS);
+});
+
+test('a new sign-in keeps the signed-in token, unless only dropping it makes room for the sign-in', (t) => {
+  const token = 'x'.repeat(2000);
+  const starting = pending('/short');
+  t.deepEqual(withPendingLogin({ idToken: token }, starting), { idToken: token, logins: [starting] });
+
+  // Token and a long return_to do not fit together: the sign-in goes ahead without the token.
+  const long = pending('/'.padEnd(512, 'p'));
+  const other = pending('/other');
+  t.deepEqual(withPendingLogin({ idToken: 'x'.repeat(2500), logins: [other] }, long), { logins: [other, long] });
+
+  // A sign-in that cannot fit even alone is refused.
+  t.is(withPendingLogin({}, pending('/'.padEnd(3000, 'p'))), undefined);
 });
 
 /**
