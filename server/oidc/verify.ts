@@ -56,6 +56,16 @@ const claimsSchema = z
   })
   .passthrough();
 
+/**
+ * Google's discovery document names `https://accounts.google.com` as its issuer, yet Google
+ * documents the iss of its id_tokens as that or `accounts.google.com`: for Google alone, both.
+ * @see https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
+ */
+const GOOGLE_ISSUER = 'https://accounts.google.com';
+function acceptedIssuers(issuer: string): string | [string, string] {
+  return issuer === GOOGLE_ISSUER ? [GOOGLE_ISSUER, 'accounts.google.com'] : issuer;
+}
+
 export interface VerifyOptions {
   /** The nonce sent in the authentication request; required at the callback, absent on API requests. */
   nonce?: string;
@@ -185,7 +195,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     const checked = (candidate: VerificationKey) =>
       jwt.verify(token, candidate.keyObject, {
         algorithms,
-        issuer: document.issuer,
+        issuer: acceptedIssuers(document.issuer),
         audience: clientId,
         clockTolerance: clockToleranceSec,
         clockTimestamp: Math.floor(now() / 1000),

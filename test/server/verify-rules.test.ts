@@ -17,13 +17,13 @@ async function providerServing(t: { teardown(fn: () => Promise<void>): void }, m
   const server = await startFakeHttp((request, response) => {
     response.setHeader('content-type', 'application/json');
     if (request.url === '/jwks') return response.end(JSON.stringify({ keys: jwks }));
-    response.end(JSON.stringify({ ...metadata, issuer: `http://${request.headers.host}`, jwks_uri: `http://${request.headers.host}/jwks` }));
+    response.end(JSON.stringify({ issuer: `http://${request.headers.host}`, ...metadata, jwks_uri: `http://${request.headers.host}/jwks` }));
   });
   t.teardown(() => server.close());
   const discoveryUrl = new URL(`${server.url}/.well-known/openid-configuration`);
   const discovery = createDiscovery({ url: discoveryUrl });
   const keyStore = createKeyStore({ jwksUri: async () => (await discovery.get()).jwks_uri });
-  return { issuer: server.url, discoveryUrl, verifier: createTokenVerifier({ discovery, keyStore, clientId: 'client' }) };
+  return { issuer: typeof metadata.issuer === 'string' ? metadata.issuer : server.url, discoveryUrl, verifier: createTokenVerifier({ discovery, keyStore, clientId: 'client' }) };
 }
 
 const endpoints = { authorization_endpoint: 'http://127.0.0.1/auth', token_endpoint: 'http://127.0.0.1/token' };
@@ -52,6 +52,19 @@ test('a key published for RS256 does not verify a PS256 token, though the IdP al
   const { issuer, verifier } = await providerServing(t, { ...endpoints, id_token_signing_alg_values_supported: ['RS256', 'PS256'] }, [publicJwk(key)]);
   t.is(await codeOf(verifier.verify(sign(claims(issuer), key, 'RS256'))), 'accepted');
   t.regex(await codeOf(verifier.verify(sign(claims(issuer), key, 'PS256'))), /^invalid_token: .*published for \(RS256\)/);
+});
+
+test("Google's id_tokens may name their issuer without the scheme; no other issuer may", async (t) => {
+  const key = generateSigningKey('rsa-google');
+  const google = await providerServing(t, { ...endpoints, issuer: 'https://accounts.google.com' }, [publicJwk(key)]);
+  t.is(await codeOf(google.verifier.verify(sign(claims('https://accounts.google.com'), key, 'RS256'))), 'accepted');
+  t.is(await codeOf(google.verifier.verify(sign(claims('accounts.google.com'), key, 'RS256'))), 'accepted');
+  t.regex(await codeOf(google.verifier.verify(sign(claims('https://accounts.google.com/'), key, 'RS256'))), /^invalid_token: .*issuer/);
+  t.regex(await codeOf(google.verifier.verify(sign(claims('http://accounts.google.com'), key, 'RS256'))), /^invalid_token: .*issuer/);
+
+  const other = await providerServing(t, { ...endpoints, issuer: 'https://idp.example.com' }, [publicJwk(key)]);
+  t.is(await codeOf(other.verifier.verify(sign(claims('https://idp.example.com'), key, 'RS256'))), 'accepted');
+  t.regex(await codeOf(other.verifier.verify(sign(claims('idp.example.com'), key, 'RS256'))), /^invalid_token: .*issuer/);
 });
 
 test('a key without a declared alg verifies any allowed algorithm of its type', async (t) => {
