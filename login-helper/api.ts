@@ -3,6 +3,7 @@ import type { CookieJar } from 'tough-cookie';
 import { z } from 'zod';
 import { ROUTES } from '../shared/constants.ts';
 import { LoginError, type LoginErrorCode } from './errors.ts';
+import { ID_TOKEN_SHAPE, MAX_IDENTIFIER_LENGTH, MAX_ID_TOKEN_BYTES, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS } from './limits.ts';
 import { routeUrl } from './server-url.ts';
 import { hasUnsafeCharacters, printable } from './terminal-text.ts';
 
@@ -26,21 +27,7 @@ interface RequestExtras {
   headers?: Record<string, string>;
 }
 
-const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 const claimsSchema = z.record(z.string(), z.unknown());
-
-/** The most the helper reads of any answer: the server's are a token, an email, a few claims or one error. */
-export const MAX_RESPONSE_BYTES = 64 * 1024;
-/**
- * The longest id_token accepted. The server keeps tokens in its session cookie, which holds
- * about 2,800 bytes of token (README); 8 KB is also the header line a common proxy passes
- * (nginx's large_client_header_buffers), and the token goes back as `Authorization: Bearer`.
- */
-export const MAX_ID_TOKEN_BYTES = 8 * 1024;
-/** The longest identifier /user/id may answer: an email address has at most 320 characters (RFC 3696 section 3). */
-export const MAX_IDENTIFIER_LENGTH = 320;
-/** How long each request may take, answer included (README: What the helper takes from the server). */
-export const REQUEST_TIMEOUT_MS = 15_000;
 
 /**
  * A {@link ServerApi} over got. No retries: a dead server should fail in
@@ -107,7 +94,7 @@ export function createServerApi(serverUrl: string, options: { timeoutMs?: number
 
     async fetchIdToken(jar) {
       const idToken = (await getText(ROUTES.userToken, 'TOKEN_REFUSED', { cookieJar: jar })).trim();
-      if (!JWT_SHAPE.test(idToken)) throw new LoginError('TOKEN_REFUSED', `GET ${ROUTES.userToken} did not answer an id_token`);
+      if (!ID_TOKEN_SHAPE.test(idToken)) throw new LoginError('TOKEN_REFUSED', `GET ${ROUTES.userToken} did not answer an id_token`);
       if (idToken.length > MAX_ID_TOKEN_BYTES) {
         throw new LoginError('TOKEN_REFUSED', `GET ${ROUTES.userToken} answered an id_token of ${idToken.length} bytes, more than the ${MAX_ID_TOKEN_BYTES} a Bearer header can carry`);
       }

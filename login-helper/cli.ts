@@ -106,12 +106,22 @@ function timeoutArgument(value: string): number {
   }
 }
 
-/** Stack of the error and of each cause, for --verbose. Never util.inspect: got errors hold request headers. */
+/**
+ * Stack of the error and of each cause, for --verbose. Never util.inspect: got errors hold request
+ * headers. Stacks start with the message, which may quote the server, so each line is cleaned as
+ * the one-line message is; the line breaks and the indentation of the "at" lines stay.
+ */
 function describe(error: unknown): string {
   const parts: string[] = [];
   for (let current: unknown = error; current !== undefined && parts.length < 5; current = (current as { cause?: unknown }).cause) {
     parts.push(current instanceof Error ? (current.stack ?? current.message) : String(current));
     if (!(current instanceof Error)) break;
   }
-  return parts.join('\nCaused by: ');
+  return parts.join('\nCaused by: ').split('\n').map(printableIndented).join('\n');
+}
+
+/** `line` as {@link printable} makes it, keeping its leading spaces (a stack's "    at"). */
+function printableIndented(line: string): string {
+  const indentation = /^ */.exec(line)?.[0] ?? '';
+  return `${indentation}${printable(line, Infinity)}`;
 }

@@ -3,12 +3,13 @@
  * `LoginError` with a stable `code` and its own process exit code, so scripts
  * can branch on `$?` and the CLI prints one line instead of a stack trace.
  */
+import { REQUEST_TIMEOUT_MS } from './limits.ts';
 
 /** Each error code, its exit status and what it means (shown in --help and the README). */
 export const ERROR_CODES = {
   INTERNAL: { exitCode: 1, meaning: 'unexpected error (rerun with --verbose and report it)' },
   USAGE: { exitCode: 2, meaning: 'bad command, option or option value (or logout --all on a folder that is no browser profile)' },
-  SERVER_UNREACHABLE: { exitCode: 3, meaning: 'the server did not answer at the given URL (or not within 15 s)' },
+  SERVER_UNREACHABLE: { exitCode: 3, meaning: `the server did not answer at the given URL (or not within ${REQUEST_TIMEOUT_MS / 1000} s)` },
   NO_BROWSER: { exitCode: 4, meaning: 'no Chromium or Chrome found (install one or pass --browser)' },
   BROWSER_FAILED: { exitCode: 5, meaning: 'the browser did not start or crashed (is the profile in use?)' },
   WINDOW_CLOSED: { exitCode: 6, meaning: 'the sign-in window was closed before sign-in finished' },

@@ -5,13 +5,21 @@
  * differently from what it is (Trojan Source, CVE-2021-42574). Unicode's categories name them
  * all: Cc is C0, DEL and C1; Cf holds the bidi controls (U+061C, U+200E/F, U+202A-202E,
  * U+2066-2069) and the zero-width characters; Zl and Zp are the line and paragraph separators.
+ *
+ * Two of Cf are spelling, not tricks: ZERO WIDTH NON-JOINER and JOINER (U+200C, U+200D) shape
+ * words in Persian, Indic and other scripts, so internationalised email addresses (RFC 6531) and
+ * domain names (IDNA) may hold them. They pass where they stand between two letters or marks.
+ * IDNA's own rule looks at viramas and joining types; this simpler one still keeps out a joiner
+ * at either end of a word or next to another, and every other Cf character stays unsafe.
+ * @see https://www.rfc-editor.org/rfc/rfc5892#appendix-A.1
  */
-const UNSAFE = '\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}';
+const JOINER_IN_WORD = '(?<=[\\p{L}\\p{M}])[\\u200c\\u200d](?=[\\p{L}\\p{M}])';
+const UNSAFE = `(?!${JOINER_IN_WORD})[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]`;
 
-const UNSAFE_CHARACTER = new RegExp(`[${UNSAFE}]`, 'u');
-const UNSAFE_OR_SPACE_RUN = new RegExp(`[${UNSAFE}\\s]+`, 'gu');
+const UNSAFE_CHARACTER = new RegExp(UNSAFE, 'u');
+const UNSAFE_OR_SPACE_RUN = new RegExp(`(?:${UNSAFE}|\\s)+`, 'gu');
 /** What JSON.stringify leaves raw: it escapes C0 itself, and its own line breaks must stay. */
-const UNSAFE_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu;
+const UNSAFE_IN_JSON = new RegExp(`(?!${JOINER_IN_WORD})[\\u007f-\\u009f\\p{Cf}\\p{Zl}\\p{Zp}]`, 'gu');
 
 /** True when `text` holds a character that a terminal would act on or that hides or reorders text. */
 export function hasUnsafeCharacters(text: string): boolean {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Clock } from './clock.ts';
 import { LoginError } from './errors.ts';
+import { ID_TOKEN_SHAPE, MAX_ID_TOKEN_BYTES } from './limits.ts';
 
 /** A token remembered for one server. */
 export interface CachedToken {
@@ -16,7 +17,7 @@ export interface CachedToken {
 
 /** Where tokens are remembered between runs; a fake in unit tests. */
 export interface TokenStore {
-  /** The cached token for `server`, or undefined when there is none or the file is unreadable. */
+  /** The cached token for `server`, or undefined when there is none, the file is unreadable or its token would be refused if fetched now. */
   read(server: string): Promise<CachedToken | undefined>;
   /** Remembers `idToken` for `server` (atomically, mode 0600) and returns the entry. */
   write(server: string, idToken: string): Promise<CachedToken>;
@@ -27,7 +28,15 @@ export interface TokenStore {
 /** A token that expires within this margin is treated as expired, so callers never send a dying token. */
 export const EXPIRY_MARGIN_MS = 60_000;
 
-const cacheFileSchema = z.object({ server: z.string(), id_token: z.string().min(1), expires_at: z.number() });
+/**
+ * A cached id_token must pass the checks a fetched one does (api.ts): a file an earlier version
+ * wrote may hold one it would refuse today, and a miss makes the helper sign in again.
+ */
+const cacheFileSchema = z.object({
+  server: z.string(),
+  id_token: z.string().max(MAX_ID_TOKEN_BYTES).regex(ID_TOKEN_SHAPE),
+  expires_at: z.number(),
+});
 const claimsSchema = z.object({ exp: z.number() });
 
 /** Short, file-name-safe key for a server URL or a profile folder: cache and lock files are named by it. */

@@ -98,6 +98,21 @@ test('a failure prints one line with its own exit code and no stack; --verbose a
   t.regex(verbose.stderr, /Caused by: Error: Target closed/);
 });
 
+test("--verbose cleans each line of the stacks and causes, which quote the server's text", async (t) => {
+  const quoted = new LoginError('LOGIN_FAILED', 'The server says: \u001b]0;owned\u0007access\u202e denied', {
+    cause: new Error('reason \u001b[2Jphrase\r\u2066hidden'),
+  });
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([quoted]), api: fakeApi('unused', EMAIL) });
+
+  const run = await sandbox.run(['login', '--verbose']);
+
+  t.is(run.code, 8);
+  for (const character of ['\u001b', '\u0007', '\r', '\u202e', '\u2066']) t.false(run.stderr.includes(character), JSON.stringify(character));
+  t.regex(run.stderr, /^\w*Error: The server says: \]0;owned access denied$/m); // the stack's own first line
+  t.regex(run.stderr, /^Caused by: Error: reason \[2Jphrase hidden$/m);
+  t.regex(run.stderr, /\n {4}at /); // one stack line per line, indented as Node writes them
+});
+
 test('an unexpected error exits 1, a bad option 2', async (t) => {
   const sandbox = await cliSandbox(t, { launcher: new FakeLauncher([new TypeError('boom')]), api: fakeApi('unused', EMAIL) });
   t.is((await sandbox.run(['login'])).code, 1);

@@ -5,8 +5,9 @@
 import type { ServerResponse } from 'node:http';
 import test from 'ava';
 import { CookieJar } from 'tough-cookie';
-import { MAX_ID_TOKEN_BYTES, createServerApi } from '../../login-helper/api.ts';
+import { createServerApi } from '../../login-helper/api.ts';
 import { isLoginError } from '../../login-helper/errors.ts';
+import { MAX_ID_TOKEN_BYTES } from '../../login-helper/limits.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
 import { FakeLauncher, NOW, cliSandbox, fakeIdToken } from './_fakes.ts';
 

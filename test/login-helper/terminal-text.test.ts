@@ -10,6 +10,25 @@ test('every control, bidi and invisible format character counts as unsafe; lette
   t.false(hasUnsafeCharacters('josé 用户 ٱلْعَرَبِيَّة 👩‍'.replace('\u200d', '')));
 });
 
+test('ZWNJ and ZWJ between letters or marks are spelling (Persian, Devanagari), so such an address stays as it is', (t) => {
+  for (const address of ['\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645@example.com', '\u0915\u094d\u200d\u0937@example.com']) {
+    t.false(hasUnsafeCharacters(address), address);
+    t.is(printable(address), address);
+    t.is(JSON.parse(printableJson(address)), address);
+    t.false(printableJson(address).includes('\\u200'), 'written raw, not escaped');
+  }
+});
+
+test('a leading, trailing or doubled joiner, or one beside a bidi control, is still unsafe', (t) => {
+  const hostile = ['\u200cabc@example.com', 'abc\u200c@example.com', 'a\u200c\u200cb@example.com', 'a\u200d\u202eb@example.com', 'ab\u202e@example.com', 'a\u200c.b@example.com'];
+  for (const address of hostile) {
+    t.true(hasUnsafeCharacters(address), JSON.stringify(address));
+    t.false(hasUnsafeCharacters(printable(address)), JSON.stringify(address));
+    t.false(hasUnsafeCharacters(printableJson(address)), JSON.stringify(address));
+  }
+  t.is(printable('a\u200c\u200cb'), 'a b');
+});
+
 test('printable makes one line: unsafe characters and white space become single spaces, and it is cut to a length', (t) => {
   t.is(printable('access\u202e_denied\u202c\r\n\u001b[2Jnow'), 'access _denied [2Jnow');
   t.is(printable('  a\t\tb  '), 'a b');

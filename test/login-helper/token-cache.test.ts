@@ -2,6 +2,7 @@ import { chmod, link, readdir, readFile, stat, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import test from 'ava';
 import type { Clock } from '../../login-helper/clock.ts';
+import { MAX_ID_TOKEN_BYTES } from '../../login-helper/limits.ts';
 import { createTokenStore, idTokenExpiry, isFresh } from '../../login-helper/token-cache.ts';
 import { fakeIdToken, tempFolder } from './_fakes.ts';
 
@@ -59,13 +60,18 @@ test('a rewrite replaces the file (temporary file + rename) instead of writing i
   t.deepEqual(await readdir(dir), [file]); // no temporary file left behind
 });
 
-test('a corrupt or foreign cache file is a miss, and the next write repairs it', async (t) => {
+/** A token store in a fresh folder that holds one token for `server`, and its cache file. */
+async function storeWithOneToken(t: Parameters<typeof tempDir>[0], server: string) {
   const dir = await tempDir(t);
   const store = createTokenStore(dir);
-  const server = 'http://localhost:5000';
   await store.write(server, fakeIdToken({ exp: 2_000_000_000 }));
   const [file] = await readdir(dir);
-  const cacheFile = path.join(dir, file!);
+  return { store, cacheFile: path.join(dir, file!) };
+}
+
+test('a corrupt or foreign cache file is a miss, and the next write repairs it', async (t) => {
+  const server = 'http://localhost:5000';
+  const { store, cacheFile } = await storeWithOneToken(t, server);
 
   await writeFile(cacheFile, '{"server": "http://localhost:5000", "id_tok');
   t.is(await store.read(server), undefined);
@@ -75,6 +81,23 @@ test('a corrupt or foreign cache file is a miss, and the next write repairs it',
   await store.write(server, fakeIdToken({ exp: 2_000_000_000 }));
   t.truthy(await store.read(server));
   t.true(JSON.parse(await readFile(cacheFile, 'utf8')).id_token.startsWith('eyJ'));
+});
+
+test('a cached token the helper would refuse from the server (over 8 KB, not JWT-shaped) counts as no token', async (t) => {
+  const server = 'http://localhost:5000';
+  const { store, cacheFile } = await storeWithOneToken(t, server);
+  // As an earlier version could leave it: that one cached a token of any size.
+  const cache = (idToken: string) => writeFile(cacheFile, JSON.stringify({ server, id_token: idToken, expires_at: 2_000_000_000_000 }));
+  const token = fakeIdToken({ exp: 2_000_000_000 });
+  const atLimit = token + 'A'.repeat(MAX_ID_TOKEN_BYTES - token.length); // a longer signature, still base64url
+
+  await cache(atLimit);
+  t.is((await store.read(server))?.idToken, atLimit);
+  const refused = { 'over 8 KB': `${atLimit}A`, 'with an escape sequence': `${token}\u001b]0;owned\u0007`, 'not a JWT': 'not a token' };
+  for (const [what, idToken] of Object.entries(refused)) {
+    await cache(idToken);
+    t.is(await store.read(server), undefined, what);
+  }
 });
 
 test('remove deletes the entry and says whether there was one', async (t) => {
