@@ -117,10 +117,16 @@ function withoutEmpty(env: Record<string, string | undefined>): Record<string, s
 }
 
 /**
- * A warning when other machines can connect (HOST is not loopback) but PUBLIC_URL is unset: the
- * sign-in would send their browsers back to http://localhost. Undefined when there is none.
+ * A warning about where sign-in sends browsers, undefined when there is none:
+ * - other machines can connect (HOST is not loopback) but PUBLIC_URL is unset, so their browsers
+ *   would be sent back to http://localhost;
+ * - production with a loopback PUBLIC_URL (allowed, for trying production settings locally):
+ *   behind a TLS proxy this is the forgotten setting that sends every user to localhost.
  */
-export function publicUrlWarning(config: Pick<Config, 'host' | 'publicUrl'>): string | undefined {
+export function publicUrlWarning(config: Pick<Config, 'host' | 'publicUrl' | 'production'>): string | undefined {
+  if (config.production && config.publicUrl && isLoopback(config.publicUrl)) {
+    return `NODE_ENV=production, but PUBLIC_URL is ${config.publicUrl.origin}, a loopback address: only a browser on this machine can sign in. Behind a proxy, set PUBLIC_URL to the https address users reach`;
+  }
   const hostUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}`;
   if (config.publicUrl || !URL.canParse(hostUrl) || isLoopback(new URL(hostUrl))) return undefined;
   return `HOST=${config.host} accepts other machines, but PUBLIC_URL is not set: sign-in sends their browsers to http://localhost. Set PUBLIC_URL to the address they reach this server at`;

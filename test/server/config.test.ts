@@ -102,3 +102,12 @@ test('a HOST other machines reach without PUBLIC_URL is warned about', (t) => {
   t.is(publicUrlWarning(loadConfig({ HOST: '0.0.0.0', PUBLIC_URL: 'https://sso.example.com' })), undefined);
   for (const host of ['127.0.0.1', 'localhost', '::1']) t.is(publicUrlWarning(loadConfig({ HOST: host })), undefined, host);
 });
+
+test('production with a loopback PUBLIC_URL starts, with a warning', (t) => {
+  const production = { NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp };
+  for (const url of ['http://localhost:5000', 'http://127.0.0.1:5000', 'https://localhost']) {
+    t.regex(publicUrlWarning(loadConfig({ ...production, PUBLIC_URL: url })) ?? '', /^NODE_ENV=production, but PUBLIC_URL is .* a loopback address: only a browser on this machine can sign in/, url);
+  }
+  t.is(publicUrlWarning(loadConfig({ ...production, PUBLIC_URL: 'https://sso.example.com' })), undefined);
+  t.is(publicUrlWarning(loadConfig({ PUBLIC_URL: 'http://localhost:5000' })), undefined, 'development');
+});
