@@ -123,6 +123,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(state ? { signingKeys: [state.signingKey] } : {}),
       trustProxy: config.trustProxy,
       cookieKeys: sessionKeys,
+      logger,
     });
     identityProvider = {
       discoveryUrl: new URL(`${issuer}/.well-known/openid-configuration`),

@@ -7,6 +7,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import { z } from 'zod';
 import { ROUTES } from '../../shared/constants.ts';
 import { SsoError } from '../errors.ts';
+import { loggableError, type Logger } from '../logger.ts';
 import { SafeHtml, sendPage } from '../pages.ts';
 import { generateSigningKey } from './keys.ts';
 import { providerErrorPage, SIGN_IN_LIMITS, signedOutPage, signInPage, signOutPage } from './pages.ts';
@@ -33,6 +34,8 @@ export interface DevIdpOptions {
   cookieKeys: readonly string[];
   /** Lifetime of issued id_tokens, in seconds. */
   idTokenTtlSec?: number;
+  /** Where the provider's own failures are logged: it answers them with a bare 500 and throws nothing. */
+  logger: Logger;
 }
 
 export interface DevIdp {
@@ -153,6 +156,12 @@ export function createDevIdp(options: DevIdpOptions): DevIdp {
 
   const provider = new Provider(issuer, configuration);
   provider.proxy = options.trustProxy ?? false;
+  // oidc-provider catches its unexpected errors itself and reports them only through this event
+  // (its expected refusals have events of their own). By its route's name, not its path or
+  // query: those carry interaction ids, codes and state.
+  provider.on('server_error', (ctx, error) => {
+    options.logger.error({ err: loggableError(error), method: ctx.method, route: ctx.oidc?.route }, 'development IdP: internal error');
+  });
 
   const router = new Router();
   router.use(async (ctx, next) => {

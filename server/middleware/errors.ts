@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { SsoError, type ErrorCode } from '../errors.ts';
 import { loggableError, type Logger } from '../logger.ts';
 import { loginErrorPage, sendPage } from '../pages.ts';
+import { loggedPath } from './request-log.ts';
 
 export const REALM = 'koa-oidc-sso';
 
@@ -53,9 +54,9 @@ export function respondWithError(ctx: Context, thrown: unknown, logger: Logger):
   const error = toSsoError(thrown);
   if (OPERATIONAL.has(error.code)) {
     // The IdP down or answering garbage is the IdP's state, not a bug here: what failed, no stacks.
-    logger.warn({ err: loggableError(thrown, { stack: false }), path: ctx.path }, error.message);
+    logger.warn({ err: loggableError(thrown, { stack: false }), path: loggedPath(ctx.path) }, error.message);
   } else if (error.status >= 500) {
-    logger.error({ err: loggableError(thrown), path: ctx.path }, error.message);
+    logger.error({ err: loggableError(thrown), path: loggedPath(ctx.path) }, error.message);
   }
   const message = error.expose ? error.message : 'Something went wrong on the server. Please try again later.';
 

@@ -7,7 +7,7 @@ const DEV_IDP_PREFIX = `${ROUTES.devIdp}/`;
 const INTERACTION_PATH = new RegExp(`^(${ROUTES.devIdp}/(?:auth|interaction))/[^/]+`);
 
 /** The path as logged: the development IdP's interaction ids left out. */
-function loggedPath(path: string): string {
+export function loggedPath(path: string): string {
   return path.startsWith(DEV_IDP_PREFIX) ? path.replace(INTERACTION_PATH, '$1/:uid') : path;
 }
 

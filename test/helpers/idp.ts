@@ -4,13 +4,17 @@ import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import Koa from 'koa';
 import mount from 'koa-mount';
+import { pino } from 'pino';
 import { generateSigningKey } from '../../server/dev-idp/keys.ts';
 import { createDevIdp } from '../../server/dev-idp/provider.ts';
+import { LOGGER_OPTIONS } from '../../server/logger.ts';
 
 export const TEST_CLIENT_ID = 'test-client';
 export const TEST_CLIENT_SECRET = 'test-client-secret-0123456789';
 
 const COOKIE_KEYS = ['test-idp-cookie-key-0123456789abcdef'];
+/** The test IdP's internal errors go to stderr, where ava shows them next to the test that failed. */
+const IDP_LOGGER = pino({ level: 'error', ...LOGGER_OPTIONS }, process.stderr);
 
 export interface TestIdp {
   /** The issuer, e.g. http://127.0.0.1:PORT/oidc */
@@ -61,6 +65,7 @@ export async function startIdp(options: { idTokenTtlSec?: number } = {}): Promis
       ],
       signingKeys: keys,
       cookieKeys: COOKIE_KEYS,
+      logger: IDP_LOGGER,
       ...(options.idTokenTtlSec ? { idTokenTtlSec: options.idTokenTtlSec } : {}),
     });
     // The IdP lives under /oidc, as most real ones live under a path.

@@ -3,8 +3,12 @@ import { once } from 'node:events';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import type { Got, Response } from 'got';
+import { pino } from 'pino';
+import { createDevIdp } from '../../server/dev-idp/provider.ts';
+import { LOGGER_OPTIONS } from '../../server/logger.ts';
 import { TEST_IDS } from '../../shared/constants.ts';
 import { cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { rawRequest, startDevServer, startServerWithIdp, TEST_SESSION_KEY } from '../helpers/server.ts';
@@ -208,6 +212,45 @@ test("the development IdP's error pages leave the server's JSON-lines log alone:
   const lines = stdout.split('\n').filter(Boolean);
   t.true(lines.some((line) => line.includes('/idp/session/end/success')), 'the requests were logged');
   for (const line of lines) t.notThrows(() => JSON.parse(line), line);
+});
+
+test("the development IdP's internal errors are logged at error level, by endpoint name, without the request's query, path or cookies", (t) => {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  const { provider } = createDevIdp({
+    issuer: 'http://127.0.0.1:1/idp',
+    clients: [],
+    cookieKeys: [TEST_SESSION_KEY],
+    logger: pino({ level: 'info', ...LOGGER_OPTIONS }, sink),
+  });
+  // No request makes oidc-provider fail on its own (that takes a broken adapter or hook), so the
+  // event is emitted as its error handlers emit it: with the request's context and the error.
+  const context = {
+    method: 'GET',
+    path: '/idp/auth/secret-interaction-uid',
+    querystring: 'code=secret-code&state=secret-state',
+    headers: { cookie: '_interaction=secret-cookie', authorization: 'Bearer secret-token' },
+    oidc: { route: 'resume' },
+  };
+  const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+  t.true(provider.emit('server_error', context, new Error('the session store is unreachable', { cause })), 'a listener is registered');
+
+  t.is(lines.length, 1);
+  t.like(lines[0], {
+    level: 50,
+    msg: 'development IdP: internal error',
+    method: 'GET',
+    route: 'resume',
+    err: { type: 'Error', message: 'the session store is unreachable', cause: { code: 'ECONNREFUSED' } },
+  });
+  for (const secret of ['secret-interaction-uid', 'secret-code', 'secret-state', 'secret-cookie', 'secret-token']) {
+    t.false(JSON.stringify(lines).includes(secret), secret);
+  }
 });
 
 test('a sign-in the development IdP no longer knows says why, and to start again at /login', async (t) => {

@@ -1,9 +1,12 @@
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import test from 'ava';
+import Koa from 'koa';
 import { pino } from 'pino';
 import { LOGGER_OPTIONS } from '../../server/logger.ts';
+import { requestFrame } from '../../server/middleware/frame.ts';
 import { cookieClient, signIn } from '../helpers/browserless-login.ts';
+import { startFakeHttp } from '../helpers/fake-http.ts';
 import { startIdp } from '../helpers/idp.ts';
 import { startDevServer, startServerWithIdp, startTestServer } from '../helpers/server.ts';
 
@@ -95,6 +98,23 @@ test("the development IdP's interaction ids (also its cookie's value) are not lo
   const idpCookies = await jar.getCookies(`${server.url}/idp/interaction/x`);
   const everything = lines.join('\n');
   for (const cookie of idpCookies) t.false(everything.includes(cookie.value), `${cookie.key} is in the log`);
+});
+
+test("a server error under the development IdP's interaction URLs is logged without the interaction id", async (t) => {
+  const { lines, sink } = lineSink();
+  const app = new Koa();
+  app.use(requestFrame(pino({ level: 'info' }, sink), { secureCookies: false }));
+  app.use(() => {
+    throw new Error('an unexpected failure');
+  });
+  const server = await startFakeHttp(app.callback());
+  t.teardown(() => server.close());
+
+  const response = await fetch(`${server.url}/idp/interaction/secret-interaction-uid`, { headers: { accept: 'application/json' } });
+  t.is(response.status, 500);
+  const logged = lines.map((line) => JSON.parse(line));
+  t.like(logged.find((entry) => entry.level === 50), { path: '/idp/interaction/:uid', err: { message: 'an unexpected failure' } });
+  t.false(lines.join('\n').includes('secret-interaction-uid'));
 });
 
 test('an unreachable IdP is logged per failed request as a warning naming the cause, without stacks', async (t) => {

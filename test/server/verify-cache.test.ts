@@ -5,18 +5,13 @@ import { createDiscovery } from '../../server/oidc/discovery.ts';
 import { createKeyStore } from '../../server/oidc/keys.ts';
 import { createTokenVerifier } from '../../server/oidc/verify.ts';
 import { startIdp, TEST_CLIENT_ID, type TestIdp } from '../helpers/idp.ts';
+import { movableClock } from '../helpers/verification.ts';
 
 /** A verifier against a real IdP, on a clock the test moves. */
 async function setup(t: { teardown(fn: () => Promise<void>): void }, options: { cacheSize?: number } = {}) {
   const idp = await startIdp();
   t.teardown(() => idp.close());
-  let nowMs = Date.now();
-  const clock = {
-    now: () => nowMs,
-    advance: (seconds: number) => {
-      nowMs += seconds * 1000;
-    },
-  };
+  const clock = movableClock();
   const requests = { jwks: 0 };
   const discovery = createDiscovery({ url: new URL(`${idp.issuer}/.well-known/openid-configuration`), now: clock.now });
   const keyStore = createKeyStore({

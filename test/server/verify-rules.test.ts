@@ -2,12 +2,12 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { generateSigningKey } from '../../server/dev-idp/keys.ts';
-import { SsoError } from '../../server/errors.ts';
 import { createDiscovery } from '../../server/oidc/discovery.ts';
 import { createKeyStore } from '../../server/oidc/keys.ts';
 import { createTokenVerifier } from '../../server/oidc/verify.ts';
 import { probeIdentityProvider } from '../../server/routes/health.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
+import { codeOf } from '../helpers/verification.ts';
 
 /**
  * Rules that oidc-provider never puts to the test because it is well-behaved: a provider whose
@@ -37,15 +37,6 @@ const es256Key = (kid: string) => ({ ...generateKeyPairSync('ec', { namedCurve: 
 const claims = (issuer: string) => ({ iss: issuer, sub: 'u', aud: 'client', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 });
 const sign = (payload: object, key: Record<string, unknown>, algorithm: jwt.Algorithm) =>
   jwt.sign(payload, createPrivateKey({ key: key as never, format: 'jwk' }), { algorithm, keyid: String(key.kid) });
-
-async function codeOf(promise: Promise<unknown>) {
-  try {
-    await promise;
-    return 'accepted';
-  } catch (error) {
-    return error instanceof SsoError ? `${error.code}: ${error.message}` : String(error);
-  }
-}
 
 test('a key published for RS256 does not verify a PS256 token, though the IdP allows PS256', async (t) => {
   const key = generateSigningKey('rsa-1');
