@@ -86,3 +86,14 @@ export function logoutConfirmPage(): string {
 <p><a data-testid="${TEST_IDS.logoutConfirm}" href="${ROUTES.logout}">Sign out</a>, or close this page to stay signed in.</p>`,
   );
 }
+
+/** What /login shows instead of making room for a sign-in another site started (see the route). */
+export function loginConfirmPage(loginPath: string, signedIn: boolean): string {
+  const loses = signedIn ? 'signs you out here until it completes' : 'ends a sign-in you started in another tab';
+  return page(
+    'Sign in again?',
+    html`<h1>Sign in again?</h1>
+<p>Another website sent you here to start a new sign-in. Starting it ${loses}.</p>
+<p><a data-testid="${TEST_IDS.loginConfirm}" href="${loginPath}">Start a new sign-in</a>, or close this page to leave things as they are.</p>`,
+  );
+}

@@ -83,17 +83,24 @@ export function fitted(session: SessionData): SessionData | undefined {
 }
 
 /**
- * The session once a sign-in starts: `pending` after the sign-ins still in progress, and the
- * signed-in token kept until the new sign-in completes (a link from another site can start one),
- * unless only dropping it makes room for `pending`.
- * @returns undefined when `pending` does not fit even alone: its callback could never find it.
+ * The session once a sign-in starts, when nothing has to go to make room: the signed-in token
+ * stays until the new sign-in completes, and so do the sign-ins in progress in other tabs.
+ * @returns undefined when the token or another sign-in would have to be dropped.
  */
 export function withPendingLogin(session: SessionData, pending: PendingLogin): SessionData | undefined {
   const logins = [...(session.logins ?? []), pending];
-  const withToken = session.idToken ? fitted({ idToken: session.idToken, logins }) : undefined;
-  if (withToken?.logins?.includes(pending)) return withToken;
-  const withoutToken = fitted({ logins });
-  return withoutToken?.logins?.includes(pending) ? withoutToken : undefined;
+  const candidate: SessionData = { ...(session.idToken ? { idToken: session.idToken } : {}), logins };
+  return logins.length <= MAX_PENDING_LOGINS && fitsInCookie(candidate) ? candidate : undefined;
+}
+
+/**
+ * The session for a sign-in that replaces what is in the way: `pending` and the newest sign-ins
+ * in progress that fit, without the signed-in token (the new sign-in replaces it).
+ * @returns undefined when `pending` does not fit even alone: its callback could never find it.
+ */
+export function replacedByPendingLogin(session: SessionData, pending: PendingLogin): SessionData | undefined {
+  const candidate = fitted({ logins: [...(session.logins ?? []), pending] });
+  return candidate?.logins?.includes(pending) ? candidate : undefined;
 }
 
 declare module 'koa' {

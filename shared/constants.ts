@@ -22,6 +22,7 @@ export const TEST_IDS = {
   loginError: 'login-error',
   logoutSuccess: 'logout-success',
   logoutConfirm: 'logout-confirm',
+  loginConfirm: 'login-confirm',
 } as const;
 
 /** CSS selector for an element carrying the given `data-testid`. */

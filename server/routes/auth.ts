@@ -7,8 +7,8 @@ import { SsoError } from '../errors.ts';
 import type { OidcClient, PendingLogin } from '../oidc/client.ts';
 import type { Discovery } from '../oidc/discovery.ts';
 import type { TokenVerifier } from '../oidc/verify.ts';
-import { loginSuccessPage, logoutConfirmPage, logoutPage, sendPage } from '../pages.ts';
-import { fitted, withPendingLogin } from '../session.ts';
+import { loginConfirmPage, loginSuccessPage, logoutConfirmPage, logoutPage, sendPage } from '../pages.ts';
+import { fitted, replacedByPendingLogin, withPendingLogin } from '../session.ts';
 import { parseReturnTo } from './return-to.ts';
 
 /** How long a sign-in may take between /login and /callback. */
@@ -63,13 +63,18 @@ function pendingLoginFor(logins: PendingLogin[], state: string | undefined, logi
  * Whether the browser says another site sent it here (Fetch Metadata, `Sec-Fetch-Site`). Lax
  * cookies go along with a top-level GET from anywhere, so any site's link or redirect could
  * otherwise sign a user out. Same-site counts as another site: a sibling subdomain is not this
- * server. Clients that send no such header (the login helper, curl, older browsers) are not
- * browsers led by another site, or cannot say.
+ * server. Without the header (the login helper, curl; browsers send it to https and localhost
+ * only) there is nothing to go by, and the request is taken as the user's own.
  * @see https://www.w3.org/TR/fetch-metadata/
  */
 function sentByAnotherSite(ctx: Context): boolean {
   const site = ctx.get('Sec-Fetch-Site');
   return site === 'cross-site' || site === 'same-site';
+}
+
+/** The /login URL that starts the same sign-in again. */
+function loginPathFor(returnTo: string | undefined): string {
+  return returnTo ? `${ROUTES.login}?${new URLSearchParams({ return_to: returnTo })}` : ROUTES.login;
 }
 
 /**
@@ -96,9 +101,16 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     const returnTo = parseReturnTo(ctx.query.return_to, publicUrl.origin);
     const { authorizationUrl, pending } = await oidc.startLogin(returnTo);
     if (ctx.session) {
-      // Other tabs' sign-ins in progress are kept, and so is the signed-in token while it fits.
-      const inProgress = (ctx.session.logins ?? []).filter((login) => now() - login.startedAt < LOGIN_TIMEOUT_MS);
-      const session = withPendingLogin({ ...ctx.session, logins: inProgress }, pending);
+      const current = { ...ctx.session, logins: (ctx.session.logins ?? []).filter((login) => now() - login.startedAt < LOGIN_TIMEOUT_MS) };
+      let session = withPendingLogin(current, pending);
+      if (!session) {
+        // Making room would sign the user out, or end a sign-in in another tab: not at another site's word.
+        if (sentByAnotherSite(ctx)) {
+          sendPage(ctx, loginConfirmPage(loginPathFor(returnTo), current.idToken !== undefined));
+          return;
+        }
+        session = replacedByPendingLogin(current, pending);
+      }
       // Never send the browser to the IdP with a sign-in its callback cannot find.
       if (!session) throw new SsoError('invalid_request', 'This sign-in is too large to keep in the session cookie (a shorter return_to?)');
       ctx.session = session;
@@ -159,9 +171,9 @@ export function authRoutes(options: AuthRoutesOptions): Router {
 
   router.get(ROUTES.logout, noStore, async (ctx) => {
     const idToken = ctx.session?.idToken;
-    // Signing out is the user's choice: one link away when another site asks for it.
-    if (idToken && sentByAnotherSite(ctx)) {
-      sendPage(ctx, logoutConfirmPage());
+    // Another site's link changes nothing: a signed-in user is asked, sign-ins in progress stay.
+    if (sentByAnotherSite(ctx)) {
+      sendPage(ctx, idToken ? logoutConfirmPage() : logoutPage());
       return;
     }
     ctx.session = null;

@@ -20,11 +20,15 @@ function formAction(html: string, pageUrl: string): string {
  * Returns the final response (the callback's page, or wherever return_to led).
  */
 export async function signIn(serverUrl: string, email: string, options: { http?: Got; loginPath?: string; name?: string } = {}) {
-  const http = options.http ?? cookieClient().http;
-  const form = await http.get(new URL(options.loginPath ?? '/login', serverUrl));
+  return continueSignIn(options.http ?? cookieClient().http, new URL(options.loginPath ?? '/login', serverUrl), email, options.name);
+}
+
+/** The rest of a sign-in from `url` on (/login, or the IdP URL a /login redirected to), as {@link signIn}. */
+export async function continueSignIn(http: Got, url: string | URL, email: string, name = '') {
+  const form = await http.get(url);
   // No form when the IdP remembers this client (its own session cookie): the callback answered already.
   if (form.statusCode !== 200 || !form.body.includes('<form')) return form;
-  return http.post(formAction(form.body, form.url), { form: { email, name: options.name ?? '' } });
+  return http.post(formAction(form.body, form.url), { form: { email, name } });
 }
 
 /**

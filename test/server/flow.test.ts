@@ -1,6 +1,6 @@
 import test from 'ava';
 import { TEST_IDS } from '../../shared/constants.ts';
-import { cookieClient, signIn } from '../helpers/browserless-login.ts';
+import { continueSignIn, cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { TEST_CLIENT_ID } from '../helpers/idp.ts';
 import { startIdpAndServer } from '../helpers/server.ts';
 
@@ -155,18 +155,57 @@ test('another site cannot sign a user out: /logout it sends the browser to asks 
   t.true(landing.body.includes(marker(TEST_IDS.logoutSuccess)));
 });
 
-test('starting a sign-in keeps the signed-in token until the new one completes', async (t) => {
+test('starting a sign-in keeps the signed-in token until the new one completes, then replaces it', async (t) => {
   const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   await signIn(server.url, 'hedy@example.com', { http });
   const before = (await http.get(`${server.url}/user/token`)).body;
 
-  // A link from another site starts a sign-in the user never finishes.
+  // Another site's link starts a sign-in (everything still fits in the cookie): the token stays meanwhile.
   const started = await http.get(`${server.url}/login`, { followRedirect: false, headers: { 'sec-fetch-site': 'cross-site' } });
   t.is(started.statusCode, 302);
-  const token = await http.get(`${server.url}/user/token`);
-  t.is(token.statusCode, 200);
-  t.is(token.body, before);
+  t.is((await http.get(`${server.url}/user/token`)).body, before);
+
+  // The IdP remembers the browser and answers at once: the new sign-in's token replaces the old one.
+  const completed = await http.get(started.headers.location ?? '');
+  t.true(completed.body.includes(marker(TEST_IDS.loginSuccess)));
+  const after = await http.get(`${server.url}/user/token`);
+  t.is(after.statusCode, 200);
+  t.not(after.body, before);
+});
+
+test('a sign-in another site starts that would sign the user out or end another tab\'s sign-in asks first', async (t) => {
+  const { server } = await startIdpAndServer(t);
+  const { http } = cookieClient();
+  await signIn(server.url, 'ida@example.com', { http });
+  const token = (await http.get(`${server.url}/user/token`)).body;
+  // Three sign-ins in progress (tabs) fill the session.
+  for (let tab = 0; tab < 3; tab++) t.is((await http.get(`${server.url}/login`, { followRedirect: false })).statusCode, 302);
+
+  const asked = await http.get(`${server.url}/login?return_to=/user/me`, { followRedirect: false, headers: { 'sec-fetch-site': 'cross-site' } });
+  t.is(asked.statusCode, 200);
+  t.true(asked.body.includes(`${marker(TEST_IDS.loginConfirm)} href="/login?return_to=%2Fuser%2Fme"`), asked.body);
+  t.regex(asked.body, /signs you out here until it completes/);
+  t.is(asked.headers['set-cookie'], undefined, 'the session is left as it was');
+  t.is((await http.get(`${server.url}/user/token`)).body, token);
+
+  // The page's link is a same-origin navigation: the new sign-in replaces the token.
+  const confirmed = await http.get(`${server.url}/login?return_to=/user/me`, { followRedirect: false, headers: { 'sec-fetch-site': 'same-origin' } });
+  t.is(confirmed.statusCode, 302);
+  t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
+});
+
+test('a /logout another site sends leaves sign-ins in progress alone', async (t) => {
+  const { server } = await startIdpAndServer(t);
+  const { http } = cookieClient();
+  const started = await http.get(`${server.url}/login`, { followRedirect: false });
+
+  const landing = await http.get(`${server.url}/logout`, { headers: { 'sec-fetch-site': 'cross-site' } });
+  t.true(landing.body.includes(marker(TEST_IDS.logoutSuccess)));
+  t.is(landing.headers['set-cookie'], undefined);
+
+  const completed = await continueSignIn(http, started.headers.location ?? '', 'joan@example.com');
+  t.true(completed.body.includes(marker(TEST_IDS.loginSuccess)), completed.body.slice(0, 300));
 });
 
 test('/user/token is 401 without a session, even with a valid Bearer token', async (t) => {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import test from 'ava';
 import { got } from 'got';
 import type { PendingLogin } from '../../server/oidc/client.ts';
-import { fitted, MAX_PENDING_LOGINS, SESSION_COOKIE, sessionCookieName, withPendingLogin, type SessionData } from '../../server/session.ts';
+import { fitted, MAX_PENDING_LOGINS, replacedByPendingLogin, SESSION_COOKIE, sessionCookieName, withPendingLogin, type SessionData } from '../../server/session.ts';
 import { TEST_CLIENT_ID } from '../helpers/idp.ts';
 import { startIdpAndServer, TEST_SESSION_KEY } from '../helpers/server.ts';
 
@@ -43,18 +43,25 @@ test('pending sign-ins with long return_to paths are dropped, oldest first, unti
   t.is(many?.logins?.length, MAX_PENDING_LOGINS);
 });
 
-test('a new sign-in keeps the signed-in token, unless only dropping it makes room for the sign-in', (t) => {
+test('a new sign-in keeps the signed-in token and the sign-ins in progress, or says something would have to go', (t) => {
   const token = 'x'.repeat(2000);
   const starting = pending('/short');
-  t.deepEqual(withPendingLogin({ idToken: token }, starting), { idToken: token, logins: [starting] });
+  const others = [pending('/a'), pending('/b')];
+  t.deepEqual(withPendingLogin({ idToken: token, logins: others }, starting), { idToken: token, logins: [...others, starting] });
 
-  // Token and a long return_to do not fit together: the sign-in goes ahead without the token.
+  // Too large together, or one sign-in too many: nothing is dropped here.
+  t.is(withPendingLogin({ idToken: 'x'.repeat(2500) }, pending('/'.padEnd(512, 'p'))), undefined);
+  t.is(withPendingLogin({ logins: [...others, pending('/c')] }, starting), undefined);
+});
+
+test('a sign-in that replaces what is in the way drops the token, then the oldest sign-ins in progress', (t) => {
   const long = pending('/'.padEnd(512, 'p'));
   const other = pending('/other');
-  t.deepEqual(withPendingLogin({ idToken: 'x'.repeat(2500), logins: [other] }, long), { logins: [other, long] });
-
+  t.deepEqual(replacedByPendingLogin({ idToken: 'x'.repeat(2500), logins: [other] }, long), { logins: [other, long] });
+  const three = [pending('/a'), pending('/b'), pending('/c')];
+  t.deepEqual(replacedByPendingLogin({ logins: three }, long), { logins: [three[1], three[2], long] });
   // A sign-in that cannot fit even alone is refused.
-  t.is(withPendingLogin({}, pending('/'.padEnd(3000, 'p'))), undefined);
+  t.is(replacedByPendingLogin({}, pending('/'.padEnd(3000, 'p'))), undefined);
 });
 
 /**
