@@ -1,25 +1,35 @@
 /**
  * Text the helper did not write (the server's answers, the pages it serves) made safe for a
  * terminal. Control characters can clear the screen, retitle the window or fake a prompt (ESC,
- * CSI, OSC … BEL, CR), and bidi or other invisible format characters make the printed text read
- * differently from what it is (Trojan Source, CVE-2021-42574). Unicode's categories name them
+ * CSI, OSC … BEL, CR), and bidi or other invisible characters make the printed text read
+ * differently from what it is (Trojan Source, CVE-2021-42574). Unicode's properties name them
  * all: Cc is C0, DEL and C1; Cf holds the bidi controls (U+061C, U+200E/F, U+202A-202E,
- * U+2066-2069) and the zero-width characters; Zl and Zp are the line and paragraph separators.
- *
- * Two of Cf are spelling, not tricks: ZERO WIDTH NON-JOINER and JOINER (U+200C, U+200D) shape
- * words in Persian, Indic and other scripts, so internationalised email addresses (RFC 6531) and
- * domain names (IDNA) may hold them. They pass where they stand between two letters or marks.
- * IDNA's own rule looks at viramas and joining types; this simpler one still keeps out a joiner
- * at either end of a word or next to another, and every other Cf character stays unsafe.
+ * U+2066-2069) and the zero-width characters; Zl and Zp are the line and paragraph separators;
+ * Default_Ignorable_Code_Point adds the invisible ones outside Cf (U+034F COMBINING GRAPHEME
+ * JOINER, the variation selectors, the Hangul fillers U+115F, U+1160, U+3164, U+FFA0 …).
+ */
+const INVISIBLE = '\\p{Default_Ignorable_Code_Point}';
+
+/**
+ * Two of them are spelling, not tricks: ZERO WIDTH NON-JOINER and JOINER (U+200C, U+200D) shape
+ * words in Indic, Arabic-script and other scripts, so internationalised email addresses
+ * (RFC 6531) may hold them. They pass between two visible letters or marks of such scripts:
+ * never at the end of a word, beside another invisible character, or beside Latin, Greek,
+ * Cyrillic or script-neutral characters, where one would make 'ad\u200dmin' print as 'admin'.
+ * IDNA's own rule (RFC 5892 A.1, A.2) also asks for a virama or a joining type, which a regular
+ * expression cannot tell; within those scripts, this one is looser.
  * @see https://www.rfc-editor.org/rfc/rfc5892#appendix-A.1
  */
-const JOINER_IN_WORD = '(?<=[\\p{L}\\p{M}])[\\u200c\\u200d](?=[\\p{L}\\p{M}])';
-const UNSAFE = `(?!${JOINER_IN_WORD})[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]`;
+const LOOKALIKE_OR_NEUTRAL = '[\\p{scx=Latin}\\p{scx=Greek}\\p{scx=Cyrillic}\\p{scx=Common}\\p{scx=Inherited}]';
+const JOINABLE = `[[\\p{L}\\p{M}]--${INVISIBLE}--${LOOKALIKE_OR_NEUTRAL}]`;
+const ALLOWED_JOINER = `(?<=${JOINABLE})[\\u200c\\u200d](?=${JOINABLE})`;
 
-const UNSAFE_CHARACTER = new RegExp(UNSAFE, 'u');
-const UNSAFE_OR_SPACE_RUN = new RegExp(`(?:${UNSAFE}|\\s)+`, 'gu');
+const UNSAFE = `(?!${ALLOWED_JOINER})[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}${INVISIBLE}]`;
+// The 'v' flag, for the set difference (--) in JOINABLE.
+const UNSAFE_CHARACTER = new RegExp(UNSAFE, 'v');
+const UNSAFE_OR_SPACE_RUN = new RegExp(`(?:${UNSAFE}|\\s)+`, 'gv');
 /** What JSON.stringify leaves raw: it escapes C0 itself, and its own line breaks must stay. */
-const UNSAFE_IN_JSON = new RegExp(`(?!${JOINER_IN_WORD})[\\u007f-\\u009f\\p{Cf}\\p{Zl}\\p{Zp}]`, 'gu');
+const UNSAFE_IN_JSON = new RegExp(`(?!${ALLOWED_JOINER})[\\u007f-\\u009f\\p{Cf}\\p{Zl}\\p{Zp}${INVISIBLE}]`, 'gv');
 
 /** True when `text` holds a character that a terminal would act on or that hides or reorders text. */
 export function hasUnsafeCharacters(text: string): boolean {
