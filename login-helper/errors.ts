@@ -8,7 +8,7 @@ import { REQUEST_TIMEOUT_MS } from './limits.ts';
 /** Each error code, its exit status and what it means (shown in --help and the README). */
 export const ERROR_CODES = {
   INTERNAL: { exitCode: 1, meaning: 'unexpected error (rerun with --verbose and report it)' },
-  USAGE: { exitCode: 2, meaning: 'bad command, option or option value (or logout --all on a folder that is no browser profile)' },
+  USAGE: { exitCode: 2, meaning: 'bad command, option or option value (or a --profile folder that is neither a browser profile nor empty)' },
   SERVER_UNREACHABLE: { exitCode: 3, meaning: `the server did not answer at the given URL (or not within ${REQUEST_TIMEOUT_MS / 1000} s)` },
   NO_BROWSER: { exitCode: 4, meaning: 'no Chromium or Chrome found (install one or pass --browser)' },
   BROWSER_FAILED: { exitCode: 5, meaning: 'the browser did not start or crashed (is the profile in use?)' },

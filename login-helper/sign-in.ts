@@ -4,6 +4,7 @@ import type { Clock } from './clock.ts';
 import { toCookieJar } from './cookies.ts';
 import { LoginError, isLoginError } from './errors.ts';
 import { withLock } from './lock.ts';
+import { inspectProfileFolder } from './profile-folder.ts';
 import type { Output } from './output.ts';
 import { ROUTES } from '../shared/constants.ts';
 import { routeUrl } from './server-url.ts';
@@ -44,7 +45,7 @@ export interface SignedIn {
  */
 export async function signIn(effects: Effects, settings: Settings): Promise<SignedIn> {
   const deadline = effects.clock.now() + settings.timeoutMs;
-  const executablePath = await prepare(effects);
+  const executablePath = await prepare(effects, settings);
   const { headless } = settings;
   return locked(effects, settings, deadline, () => attempt(effects, settings, { executablePath, deadline, headless, silent: headless }));
 }
@@ -58,7 +59,7 @@ export async function currentToken(effects: Effects, settings: Settings): Promis
   const cached = await effects.store.read(settings.serverUrl);
   if (cached && isFresh(cached, effects.clock)) return cached;
   const deadline = effects.clock.now() + settings.timeoutMs;
-  const executablePath = await prepare(effects);
+  const executablePath = await prepare(effects, settings);
   return locked(effects, settings, deadline, async () => {
     const refreshed = await effects.store.read(settings.serverUrl); // a parallel run may have signed in while we waited
     if (refreshed && isFresh(refreshed, effects.clock)) return refreshed;
@@ -79,8 +80,18 @@ export function locked<T>(effects: Effects, settings: Settings, deadline: number
   return withLock(settings.lockFile, { deadline, clock: effects.clock, what, onWait }, task);
 }
 
-/** Fails fast, before any window opens, when the server is down or no browser is installed. */
-async function prepare(effects: Effects): Promise<string> {
+/**
+ * Fails fast, before any window opens: a --profile folder of other files (Chromium would fill it
+ * with its own, and `logout --all` would then take it for a profile and delete it all), a server
+ * that is down, no browser installed.
+ */
+async function prepare(effects: Effects, settings: Settings): Promise<string> {
+  if ((await inspectProfileFolder(settings.profileDir)) === 'other') {
+    throw new LoginError(
+      'USAGE',
+      `${settings.profileDir} is not a browser profile (no Chromium "Local State" file in it) and not empty: pass a new or empty folder to --profile`,
+    );
+  }
   await effects.api.checkReachable();
   return effects.findBrowser();
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { LoginError } from '../../login-helper/errors.ts';
@@ -263,6 +263,23 @@ test('whoami --json writes C1 and bidi characters of the claims as \\uXXXX: the 
   t.notRegex(run.stdout, /[\u007f-\u009f\u202e\u2066]/);
   t.true(run.stdout.includes('"Ada\\u202e\\u009b2J\\u2066"'));
   t.deepEqual(JSON.parse(run.stdout), claims);
+});
+
+test('login and token refuse a --profile folder of other files (exit 2): Chromium would fill it, and logout --all delete it', async (t) => {
+  const root = await tempFolder(t, 'login-profile-');
+  const notes = path.join(root, 'notes');
+  await mkdir(notes);
+  await writeFile(path.join(notes, 'todo.txt'), 'keep me');
+  const launcher = new FakeLauncher([]);
+  const sandbox = await cliSandbox(t, { launcher, api: fakeApi(fakeIdToken({ exp: inAnHour }), EMAIL) });
+
+  for (const command of ['login', 'token']) {
+    const run = await sandbox.run([command, '--profile', notes]);
+    t.is(run.code, 2, command);
+    t.is(run.stderr, `koa-oidc-sso: ${notes} is not a browser profile (no Chromium "Local State" file in it) and not empty: pass a new or empty folder to --profile\n`);
+  }
+  t.deepEqual(await readdir(notes), ['todo.txt']);
+  t.is(launcher.requests.length, 0, 'no browser was started');
 });
 
 test('logout --all deletes a Chromium profile (it has "Local State") or an empty folder, and refuses anything else (exit 2) deleting nothing', async (t) => {
