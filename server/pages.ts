@@ -87,13 +87,16 @@ export function logoutConfirmPage(): string {
   );
 }
 
-/** What /login shows instead of making room for a sign-in another site started (see the route). */
-export function loginConfirmPage(loginPath: string, signedIn: boolean): string {
-  const loses = signedIn ? 'signs you out here until it completes' : 'ends a sign-in you started in another tab';
+/** What /login shows instead of making room for a sign-in another site started: what it would cost. */
+export function loginConfirmPage(loginPath: string, cost: { signsOut: boolean; endedSignIns: number }): string {
+  const losses = [
+    ...(cost.signsOut ? ['signs you out here until it completes'] : []),
+    ...(cost.endedSignIns > 0 ? [`ends ${cost.endedSignIns === 1 ? 'a sign-in' : `${cost.endedSignIns} sign-ins`} you started in another tab`] : []),
+  ];
   return page(
     'Sign in again?',
     html`<h1>Sign in again?</h1>
-<p>Another website sent you here to start a new sign-in. Starting it ${loses}.</p>
+<p>Another website sent you here to start a new sign-in. Starting it ${losses.join(', and ')}.</p>
 <p><a data-testid="${TEST_IDS.loginConfirm}" href="${loginPath}">Start a new sign-in</a>, or close this page to leave things as they are.</p>`,
   );
 }

@@ -94,12 +94,16 @@ export function withPendingLogin(session: SessionData, pending: PendingLogin): S
 }
 
 /**
- * The session for a sign-in that replaces what is in the way: `pending` and the newest sign-ins
- * in progress that fit, without the signed-in token (the new sign-in replaces it).
+ * The session for a sign-in that replaces what is in the way: `pending` and the newest sign-ins in
+ * progress (at most MAX_PENDING_LOGINS), with the signed-in token while it still fits; when it
+ * does not, without it (the new sign-in replaces it) and then without the oldest sign-ins.
  * @returns undefined when `pending` does not fit even alone: its callback could never find it.
  */
 export function replacedByPendingLogin(session: SessionData, pending: PendingLogin): SessionData | undefined {
-  const candidate = fitted({ logins: [...(session.logins ?? []), pending] });
+  const logins = [...(session.logins ?? []), pending].slice(-MAX_PENDING_LOGINS);
+  const withToken: SessionData | undefined = session.idToken ? { idToken: session.idToken, logins } : undefined;
+  if (withToken && fitsInCookie(withToken)) return withToken;
+  const candidate = fitted({ logins });
   return candidate?.logins?.includes(pending) ? candidate : undefined;
 }
 

@@ -60,16 +60,23 @@ function pendingLoginFor(logins: PendingLogin[], state: string | undefined, logi
 }
 
 /**
- * Whether the browser says another site sent it here (Fetch Metadata, `Sec-Fetch-Site`). Lax
- * cookies go along with a top-level GET from anywhere, so any site's link or redirect could
- * otherwise sign a user out. Same-site counts as another site: a sibling subdomain is not this
- * server. Without the header (the login helper, curl; browsers send it to https and localhost
- * only) there is nothing to go by, and the request is taken as the user's own.
+ * Whether the request may not be the user's own doing: Lax cookies go along with a top-level GET
+ * from anywhere, so any site's link or redirect could otherwise sign a user out.
+ * - A prefetch or prerender (`Sec-Purpose`) is no visit yet: browsers prerender what the user
+ *   may be about to open.
+ * - Fetch Metadata (`Sec-Fetch-Site`) says whether another site sent the browser; same-site
+ *   counts as another: a sibling subdomain is not this server.
+ * - Browsers send it to https and localhost only. Elsewhere, a Referer of another origin still
+ *   tells, unless that site hides it. With neither (the login helper, curl), the request is
+ *   taken as the user's own.
  * @see https://www.w3.org/TR/fetch-metadata/
  */
-function sentByAnotherSite(ctx: Context): boolean {
+function notTheUsersOwnVisit(ctx: Context, origin: string): boolean {
+  if (ctx.get('Sec-Purpose')) return true;
   const site = ctx.get('Sec-Fetch-Site');
-  return site === 'cross-site' || site === 'same-site';
+  if (site) return site === 'cross-site' || site === 'same-site';
+  const referer = URL.parse(ctx.get('Referer'));
+  return referer !== null && referer.origin !== origin;
 }
 
 /** The /login URL that starts the same sign-in again. */
@@ -102,17 +109,17 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     const { authorizationUrl, pending } = await oidc.startLogin(returnTo);
     if (ctx.session) {
       const current = { ...ctx.session, logins: (ctx.session.logins ?? []).filter((login) => now() - login.startedAt < LOGIN_TIMEOUT_MS) };
-      let session = withPendingLogin(current, pending);
-      if (!session) {
-        // Making room would sign the user out, or end a sign-in in another tab: not at another site's word.
-        if (sentByAnotherSite(ctx)) {
-          sendPage(ctx, loginConfirmPage(loginPathFor(returnTo), current.idToken !== undefined));
-          return;
-        }
-        session = replacedByPendingLogin(current, pending);
-      }
+      const kept = withPendingLogin(current, pending);
+      const session = kept ?? replacedByPendingLogin(current, pending);
       // Never send the browser to the IdP with a sign-in its callback cannot find.
       if (!session) throw new SsoError('invalid_request', 'This sign-in is too large to keep in the session cookie (a shorter return_to?)');
+      // Making room signs the user out or ends another tab's sign-in: not at another site's word.
+      if (!kept && notTheUsersOwnVisit(ctx, publicUrl.origin)) {
+        const signsOut = current.idToken !== undefined && session.idToken === undefined;
+        const endedSignIns = current.logins.filter((login) => !session.logins?.includes(login)).length;
+        sendPage(ctx, loginConfirmPage(loginPathFor(returnTo), { signsOut, endedSignIns }));
+        return;
+      }
       ctx.session = session;
     }
     ctx.redirect(authorizationUrl);
@@ -172,7 +179,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   router.get(ROUTES.logout, noStore, async (ctx) => {
     const idToken = ctx.session?.idToken;
     // Another site's link changes nothing: a signed-in user is asked, sign-ins in progress stay.
-    if (sentByAnotherSite(ctx)) {
+    if (notTheUsersOwnVisit(ctx, publicUrl.origin)) {
       sendPage(ctx, idToken ? logoutConfirmPage() : logoutPage());
       return;
     }

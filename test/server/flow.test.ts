@@ -136,12 +136,21 @@ test('another site cannot sign a user out: /logout it sends the browser to asks 
   const { http } = cookieClient();
   await signIn(server.url, 'grace@example.com', { http });
 
-  for (const site of ['cross-site', 'same-site']) {
-    const asked = await http.get(`${server.url}/logout`, { followRedirect: false, headers: { 'sec-fetch-site': site } });
-    t.is(asked.statusCode, 200, site);
-    t.regex(asked.body, new RegExp(`${marker(TEST_IDS.logoutConfirm)} href="/logout"`), site);
-    t.false(asked.body.includes(marker(TEST_IDS.logoutSuccess)), site);
-    t.is((await http.get(`${server.url}/user/token`)).statusCode, 200, `${site}: still signed in`);
+  const anotherSite = [
+    { 'sec-fetch-site': 'cross-site' },
+    { 'sec-fetch-site': 'same-site' },
+    // The address bar prerendering what the user may be about to open: no visit yet.
+    { 'sec-fetch-site': 'none', 'sec-purpose': 'prefetch;prerender' },
+    // No Fetch Metadata (plain http at another address), but a Referer of another origin.
+    { referer: 'http://elsewhere.example/page' },
+  ];
+  for (const headers of anotherSite) {
+    const what = JSON.stringify(headers);
+    const asked = await http.get(`${server.url}/logout`, { followRedirect: false, headers });
+    t.is(asked.statusCode, 200, what);
+    t.regex(asked.body, new RegExp(`${marker(TEST_IDS.logoutConfirm)} href="/logout"`), what);
+    t.false(asked.body.includes(marker(TEST_IDS.logoutSuccess)), what);
+    t.is((await http.get(`${server.url}/user/token`)).statusCode, 200, `${what}: still signed in`);
   }
 
   // The confirmation's link is a same-origin navigation: it signs out.
@@ -174,7 +183,7 @@ test('starting a sign-in keeps the signed-in token until the new one completes, 
   t.not(after.body, before);
 });
 
-test('a sign-in another site starts that would sign the user out or end another tab\'s sign-in asks first', async (t) => {
+test('a 4th sign-in another site starts asks first; started here, it ends the oldest and keeps the token', async (t) => {
   const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
   await signIn(server.url, 'ida@example.com', { http });
@@ -182,15 +191,33 @@ test('a sign-in another site starts that would sign the user out or end another 
   // Three sign-ins in progress (tabs) fill the session.
   for (let tab = 0; tab < 3; tab++) t.is((await http.get(`${server.url}/login`, { followRedirect: false })).statusCode, 302);
 
-  const asked = await http.get(`${server.url}/login?return_to=/user/me`, { followRedirect: false, headers: { 'sec-fetch-site': 'cross-site' } });
-  t.is(asked.statusCode, 200);
-  t.true(asked.body.includes(`${marker(TEST_IDS.loginConfirm)} href="/login?return_to=%2Fuser%2Fme"`), asked.body);
-  t.regex(asked.body, /signs you out here until it completes/);
-  t.is(asked.headers['set-cookie'], undefined, 'the session is left as it was');
-  t.is((await http.get(`${server.url}/user/token`)).body, token);
+  for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { referer: 'http://elsewhere.example/page' }]) {
+    const asked = await http.get(`${server.url}/login?return_to=/user/me`, { followRedirect: false, headers });
+    t.is(asked.statusCode, 200, JSON.stringify(headers));
+    t.true(asked.body.includes(`${marker(TEST_IDS.loginConfirm)} href="/login?return_to=%2Fuser%2Fme"`), asked.body);
+    t.regex(asked.body, /Starting it ends a sign-in you started in another tab\./);
+    t.is(asked.headers['set-cookie'], undefined, 'the session is left as it was');
+  }
 
-  // The page's link is a same-origin navigation: the new sign-in replaces the token.
+  // The page's link is a same-origin navigation: the oldest sign-in in progress makes room.
   const confirmed = await http.get(`${server.url}/login?return_to=/user/me`, { followRedirect: false, headers: { 'sec-fetch-site': 'same-origin' } });
+  t.is(confirmed.statusCode, 302);
+  t.is((await http.get(`${server.url}/user/token`)).body, token, 'still signed in');
+});
+
+test('a sign-in another site starts that would not fit beside the token asks first; started here, it replaces the token', async (t) => {
+  const { server } = await startIdpAndServer(t);
+  const { http } = cookieClient();
+  await signIn(server.url, 'ida@example.com', { http });
+  const longPath = `/user/me?${'p'.repeat(500)}`;
+  for (let tab = 0; tab < 2; tab++) t.is((await http.get(`${server.url}/login`, { searchParams: { return_to: longPath }, followRedirect: false })).statusCode, 302);
+
+  const asked = await http.get(`${server.url}/login`, { searchParams: { return_to: longPath }, followRedirect: false, headers: { 'sec-fetch-site': 'cross-site' } });
+  t.is(asked.statusCode, 200);
+  t.regex(asked.body, /Starting it signs you out here until it completes\./);
+  t.is((await http.get(`${server.url}/user/token`)).statusCode, 200);
+
+  const confirmed = await http.get(`${server.url}/login`, { searchParams: { return_to: longPath }, followRedirect: false, headers: { 'sec-fetch-site': 'same-origin' } });
   t.is(confirmed.statusCode, 302);
   t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
 });

@@ -37,6 +37,13 @@ for (const value of hostile) {
   });
 }
 
+test('refuses the sign-in routes themselves: a sign-in that ends by signing out or starting over', (t) => {
+  for (const value of ['/logout', '/login?return_to=/logout', '/callback?code=x', '/a/../logout']) {
+    t.regex(t.throws(() => parseReturnTo(value, origin), { instanceOf: SsoError })?.message ?? '', /^return_to cannot be \/login, \/callback, \/logout$/, value);
+  }
+  t.is(parseReturnTo('/logout-help', origin), '/logout-help');
+});
+
 test('refuses a repeated return_to', (t) => {
   t.is(t.throws(() => parseReturnTo(['/a', '/b'], origin), { instanceOf: SsoError })?.code, 'invalid_request');
 });

@@ -54,12 +54,15 @@ test('a new sign-in keeps the signed-in token and the sign-ins in progress, or s
   t.is(withPendingLogin({ logins: [...others, pending('/c')] }, starting), undefined);
 });
 
-test('a sign-in that replaces what is in the way drops the token, then the oldest sign-ins in progress', (t) => {
+test('a sign-in that replaces what is in the way drops the oldest sign-in beyond 3, then the token and older sign-ins only as size forces', (t) => {
   const long = pending('/'.padEnd(512, 'p'));
   const other = pending('/other');
   t.deepEqual(replacedByPendingLogin({ idToken: 'x'.repeat(2500), logins: [other] }, long), { logins: [other, long] });
   const three = [pending('/a'), pending('/b'), pending('/c')];
   t.deepEqual(replacedByPendingLogin({ logins: three }, long), { logins: [three[1], three[2], long] });
+  // Only the count is in the way: the token stays, the oldest sign-in goes.
+  const fourth = pending('/d');
+  t.deepEqual(replacedByPendingLogin({ idToken: 'x'.repeat(1000), logins: three }, fourth), { idToken: 'x'.repeat(1000), logins: [three[1], three[2], fourth] });
   // A sign-in that cannot fit even alone is refused.
   t.is(replacedByPendingLogin({}, pending('/'.padEnd(3000, 'p'))), undefined);
 });
