@@ -1,7 +1,7 @@
-import { rm } from 'node:fs/promises';
+import { realpath, rm } from 'node:fs/promises';
 import { toCookieJar } from './cookies.ts';
 import { LoginError } from './errors.ts';
-import { inspectProfileFolder } from './profile-folder.ts';
+import { inspectProfileFolder, notAProfileMessage } from './profile-folder.ts';
 import { currentToken, locked, signIn, type Effects, type Settings } from './sign-in.ts';
 import { printableJson } from './terminal-text.ts';
 import { isFresh } from './token-cache.ts';
@@ -39,10 +39,12 @@ export async function whoami(effects: Effects, settings: Settings, options: { js
  */
 export async function logout(effects: Effects, settings: Settings, options: { all: boolean }): Promise<void> {
   const { output } = effects;
-  const profile = options.all ? await inspectProfileFolder(settings.profileDir) : 'missing';
+  // A --profile link is followed: the profile it points to is what gets deleted.
+  const profileDir = options.all ? await realpath(settings.profileDir).catch(() => settings.profileDir) : settings.profileDir;
+  const profile = options.all ? await inspectProfileFolder(profileDir) : 'missing';
   if (profile === 'other') {
     // Checked before anything is removed: a refused logout --all changes nothing.
-    throw new LoginError('USAGE', `${settings.profileDir} is not a browser profile (no Chromium "Local State" file in it), so logout --all deletes nothing: check --profile`);
+    throw new LoginError('USAGE', `${notAProfileMessage(settings.profileDir)}, so logout --all deletes nothing: check --profile`);
   }
   const removed = await effects.store.remove(settings.serverUrl);
   output.info(removed ? `Removed the cached token for ${settings.serverUrl}.` : `No cached token for ${settings.serverUrl}.`);
@@ -59,7 +61,8 @@ export async function logout(effects: Effects, settings: Settings, options: { al
     } catch (error) {
       output.info(`Could not end the server session (${error instanceof Error ? error.message : String(error)}); deleting the profile anyway.`);
     }
-    await rm(settings.profileDir, { recursive: true, force: true });
+    await rm(profileDir, { recursive: true, force: true });
+    if (profileDir !== settings.profileDir) await rm(settings.profileDir, { force: true }); // the link, now dangling
   });
   output.info(`Deleted the browser profile ${settings.profileDir}.`);
 }

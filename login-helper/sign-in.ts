@@ -4,7 +4,7 @@ import type { Clock } from './clock.ts';
 import { toCookieJar } from './cookies.ts';
 import { LoginError, isLoginError } from './errors.ts';
 import { withLock } from './lock.ts';
-import { inspectProfileFolder } from './profile-folder.ts';
+import { inspectProfileFolder, notAProfileMessage } from './profile-folder.ts';
 import type { Output } from './output.ts';
 import { ROUTES } from '../shared/constants.ts';
 import { routeUrl } from './server-url.ts';
@@ -87,10 +87,7 @@ export function locked<T>(effects: Effects, settings: Settings, deadline: number
  */
 async function prepare(effects: Effects, settings: Settings): Promise<string> {
   if ((await inspectProfileFolder(settings.profileDir)) === 'other') {
-    throw new LoginError(
-      'USAGE',
-      `${settings.profileDir} is not a browser profile (no Chromium "Local State" file in it) and not empty: pass a new or empty folder to --profile`,
-    );
+    throw new LoginError('USAGE', `${notAProfileMessage(settings.profileDir)}: pass a new or empty folder to --profile`);
   }
   await effects.api.checkReachable();
   return effects.findBrowser();

@@ -12,20 +12,21 @@ const INVISIBLE = '\\p{Default_Ignorable_Code_Point}';
 
 /**
  * Two of them are spelling, not tricks: ZERO WIDTH NON-JOINER and JOINER (U+200C, U+200D) shape
- * words in Indic, Arabic-script and other scripts, so internationalised email addresses
- * (RFC 6531) may hold them. They pass between two visible letters or marks of such scripts:
- * never at the end of a word, beside another invisible character, or beside Latin, Greek,
- * Cyrillic or script-neutral characters, where one would make 'ad\u200dmin' print as 'admin'.
+ * words in the Arabic-script, Indic and a few other scripts, so internationalised email addresses
+ * (RFC 6531) may hold them. They pass between two visible letters or marks of those scripts only:
+ * never at the end of a word, beside another invisible character, or in any other script, where
+ * one changes nothing visible ('ad\u200dmin' prints as 'admin', as '管\u200d理' as '管理').
  * IDNA's own rule (RFC 5892 A.1, A.2) also asks for a virama or a joining type, which a regular
- * expression cannot tell; within those scripts, this one is looser.
+ * expression cannot tell; within these scripts, this one is looser, and it refuses a joiner that
+ * ends a word after a virama (an older spelling of Malayalam's chillu letters).
  * @see https://www.rfc-editor.org/rfc/rfc5892#appendix-A.1
  */
-const LOOKALIKE_OR_NEUTRAL = '[\\p{scx=Latin}\\p{scx=Greek}\\p{scx=Cyrillic}\\p{scx=Common}\\p{scx=Inherited}]';
-const JOINABLE = `[[\\p{L}\\p{M}]--${INVISIBLE}--${LOOKALIKE_OR_NEUTRAL}]`;
+const JOINER_SCRIPTS = ['Arabic', 'Syriac', 'Nko', 'Mongolian', 'Devanagari', 'Bengali', 'Gurmukhi', 'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam', 'Sinhala', 'Myanmar', 'Khmer', 'Tibetan'];
+const JOINABLE = `[[[\\p{L}\\p{M}]&&[${JOINER_SCRIPTS.map((script) => `\\p{scx=${script}}`).join('')}]]--${INVISIBLE}]`;
 const ALLOWED_JOINER = `(?<=${JOINABLE})[\\u200c\\u200d](?=${JOINABLE})`;
 
 const UNSAFE = `(?!${ALLOWED_JOINER})[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}${INVISIBLE}]`;
-// The 'v' flag, for the set difference (--) in JOINABLE.
+// The 'v' flag, for the set operations (&&, --) in JOINABLE.
 const UNSAFE_CHARACTER = new RegExp(UNSAFE, 'v');
 const UNSAFE_OR_SPACE_RUN = new RegExp(`(?:${UNSAFE}|\\s)+`, 'gv');
 /** What JSON.stringify leaves raw: it escapes C0 itself, and its own line breaks must stay. */

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { LoginError } from '../../login-helper/errors.ts';
@@ -276,10 +276,30 @@ test('login and token refuse a --profile folder of other files (exit 2): Chromiu
   for (const command of ['login', 'token']) {
     const run = await sandbox.run([command, '--profile', notes]);
     t.is(run.code, 2, command);
-    t.is(run.stderr, `koa-oidc-sso: ${notes} is not a browser profile (no Chromium "Local State" file in it) and not empty: pass a new or empty folder to --profile\n`);
+    t.is(run.stderr, `koa-oidc-sso: ${notes} is neither empty nor a browser profile (no Chromium "Local State" file in it): pass a new or empty folder to --profile\n`);
   }
   t.deepEqual(await readdir(notes), ['todo.txt']);
   t.is(launcher.requests.length, 0, 'no browser was started');
+});
+
+test('login takes a new or empty --profile folder, a profile, or one whose first start was cut short', async (t) => {
+  const root = await tempFolder(t, 'login-profile-');
+  const empty = path.join(root, 'empty');
+  await mkdir(empty);
+  const profile = path.join(root, 'profile');
+  await mkdir(profile);
+  await writeFile(path.join(profile, 'Local State'), '{}');
+  const cutShort = path.join(root, 'cut-short');
+  await mkdir(cutShort);
+  await symlink('host-1234', path.join(cutShort, 'SingletonLock')); // a dangling link, as Chromium leaves it
+  const folders = [path.join(root, 'new'), empty, profile, cutShort];
+  const sandbox = await cliSandbox(t, { launcher: new FakeLauncher(folders.map(() => signedIn)), api: fakeApi(fakeIdToken({ exp: inAnHour }), EMAIL) });
+
+  for (const folder of folders) {
+    await sandbox.store.remove(SERVER);
+    const run = await sandbox.run(['login', '--profile', folder]);
+    t.is(run.code, 0, `${folder}: ${run.stderr}`);
+  }
 });
 
 test('logout --all deletes a Chromium profile (it has "Local State") or an empty folder, and refuses anything else (exit 2) deleting nothing', async (t) => {
@@ -300,7 +320,7 @@ test('logout --all deletes a Chromium profile (it has "Local State") or an empty
   for (const foreign of [notes, file, root]) {
     const run = await sandbox.run(['logout', '--all', '--profile', foreign]);
     t.is(run.code, 2);
-    t.is(run.stderr, `koa-oidc-sso: ${foreign} is not a browser profile (no Chromium "Local State" file in it), so logout --all deletes nothing: check --profile\n`);
+    t.is(run.stderr, `koa-oidc-sso: ${foreign} is neither empty nor a browser profile (no Chromium "Local State" file in it), so logout --all deletes nothing: check --profile\n`);
   }
   t.is(await readFile(path.join(notes, 'todo.txt'), 'utf8'), 'keep me');
   t.is(await readFile(file, 'utf8'), 'keep me too');
@@ -313,4 +333,15 @@ test('logout --all deletes a Chromium profile (it has "Local State") or an empty
     await t.throwsAsync(stat(dir), { code: 'ENOENT' });
   }
   t.is(await sandbox.store.read(SERVER), undefined);
+
+  // A --profile link to a profile: the profile is deleted, not only the link.
+  const target = path.join(root, 'linked-profile');
+  await mkdir(target);
+  await writeFile(path.join(target, 'Local State'), '{}');
+  const link = path.join(root, 'link');
+  await symlink(target, link);
+  const run = await sandbox.run(['logout', '--all', '--profile', link]);
+  t.is(run.code, 0, run.stderr);
+  await t.throwsAsync(stat(target), { code: 'ENOENT' });
+  await t.throwsAsync(lstat(link), { code: 'ENOENT' });
 });

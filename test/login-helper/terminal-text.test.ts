@@ -36,7 +36,7 @@ test('a leading, trailing or doubled joiner, or one beside a bidi control, is st
   t.is(printable('a\u200c\u200cb'), 'a b');
 });
 
-test('a joiner beside Latin letters or an invisible character, or at the end of a word, is unsafe: printable replaces it, printableJson escapes it', (t) => {
+test('a joiner outside the scripts that use one, beside an invisible character, or at the end of a word is unsafe: printable replaces it, printableJson escapes it', (t) => {
   const spoofs: [address: string, shown: string, escaped: string][] = [
     ['ad\u200dmin@example.com', 'ad min@example.com', 'ad\\u200dmin@example.com'],
     ['admin@exa\u200dmple.com', 'admin@exa mple.com', 'admin@exa\\u200dmple.com'],
@@ -48,6 +48,8 @@ test('a joiner beside Latin letters or an invisible character, or at the end of 
     ['a\u200c\u200cb', 'a b', 'a\\u200c\\u200cb'],
     ['\u0915\u094d\u200da@example.com', '\u0915\u094d a@example.com', '\u0915\u094d\\u200da@example.com'], // virama, then Latin
     ['\u0645\u200c\u180b@example.com', '\u0645 @example.com', '\u0645\\u200c\\u180b@example.com'], // then a Mongolian variation selector
+    ['\u7ba1\u200d\u7406@example.com', '\u7ba1 \u7406@example.com', '\u7ba1\\u200d\u7406@example.com'], // Han: a joiner changes nothing visible
+    ['\u13aa\u13a0\u200d\u13b7@example.com', '\u13aa\u13a0 \u13b7@example.com', '\u13aa\u13a0\\u200d\u13b7@example.com'], // Cherokee, which looks like Latin
   ];
   for (const [address, shown, escaped] of spoofs) {
     t.true(hasUnsafeCharacters(address), JSON.stringify(address));
