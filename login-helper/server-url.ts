@@ -1,3 +1,4 @@
+import { ROUTES } from '../shared/constants.ts';
 import { LoginError } from './errors.ts';
 
 /**
@@ -18,7 +19,14 @@ export function normalizeServerUrl(input: string, source = '--server'): string {
   if (url.username || url.password) {
     throw new LoginError('USAGE', `${source}: the server URL must not contain a user name or password`);
   }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  const path = url.pathname.replace(/\/+$/, '');
+  // The address the server's log names at start-up is its /login page: a natural thing to paste.
+  const route = Object.values(ROUTES).find((candidate) => path.endsWith(candidate));
+  if (route) {
+    const base = `${url.origin}${path.slice(0, -route.length)}`;
+    throw new LoginError('USAGE', `${source}: ${input} is the server's ${route} page; give the server's address: ${base}`);
+  }
+  return `${url.origin}${path}`;
 }
 
 /** Absolute URL of one of the server's routes (ROUTES values start with '/'), keeping a path prefix. */

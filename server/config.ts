@@ -41,7 +41,7 @@ const MIN_SESSION_KEY_LENGTH = 32;
 const WELL_KNOWN_PATH = '/.well-known/openid-configuration';
 
 const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''], { error: 'must be true or false' })
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''], { error: 'must be true or false (also 1/0, yes/no)' })
   .transform((value) => ['true', '1', 'yes'].includes(value));
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).transform((value) => new URL(value));
@@ -60,7 +60,7 @@ const envSchema = z.object({
     .string()
     .refine((value) => value === 'production' || !/^prod/i.test(value.trim()), {
       // A near miss would otherwise run as development: with no IdP set, the development IdP.
-      error: 'must be exactly "production" to run in production',
+      error: 'must be exactly "production" to run in production, or unset for development',
     })
     .optional(),
   // Digits only: a number coercion would also take 0x1388 or 5e3 for 5000.

@@ -54,7 +54,10 @@ function pendingLoginFor(logins: PendingLogin[], state: string | undefined, logi
   }
   const login = state === undefined ? undefined : logins.find((candidate) => sameSecret(candidate.state, state));
   if (!login) {
-    throw new SsoError('login_state_mismatch', 'This sign-in reply does not match a sign-in this browser started (state mismatch). Please start again.');
+    throw new SsoError(
+      'login_state_mismatch',
+      `This sign-in reply does not match a sign-in this browser started (state mismatch). Please start again at ${loginUrl}: a sign-in started at another address cannot finish here`,
+    );
   }
   return login;
 }

@@ -83,5 +83,5 @@ test('a port nobody listens on still fails as a connection error naming the URL'
 
   const error = await t.throwsAsync(createServerApi(closed.url).checkReachable());
   t.true(isLoginError(error, 'SERVER_UNREACHABLE'));
-  t.is(error.message, `Cannot reach the server at ${closed.url}/healthz (ECONNREFUSED)`);
+  t.is(error.message, `Cannot reach the server at ${closed.url}/healthz (ECONNREFUSED): is it running there? Otherwise pass --server or set SSO_SERVER`);
 });

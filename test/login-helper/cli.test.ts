@@ -234,6 +234,16 @@ test('a bad server URL is a usage error that names where it came from', async (t
   const withPassword = await fromFlag.run(['whoami', '--server', 'https://me:secret@sso.example.com']);
   t.is(withPassword.code, 2);
   t.false(withPassword.stderr.includes('secret'));
+  // The address the server logs at start-up is its /login page: the helper names the one to give.
+  const pages: Array<[given: string, route: string, base: string]> = [
+    ['http://localhost:5000/login', '/login', 'http://localhost:5000'],
+    ['https://example.com/sso/user/token/', '/user/token', 'https://example.com/sso'],
+  ];
+  for (const [given, route, base] of pages) {
+    const page = await fromFlag.run(['login', '--server', given]);
+    t.is(page.code, 2);
+    t.is(page.stderr, `koa-oidc-sso: --server: ${given} is the server's ${route} page; give the server's address: ${base}\n`);
+  }
 });
 
 test('token refuses a freshly fetched token that is expired or expires within 60 s (exit 10), and caches nothing', async (t) => {

@@ -47,7 +47,7 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   [{ PORT: '5e3' }, /^PORT: must be a port number \(digits only\)/],
   [{ PUBLIC_URL: 'localhost:5000' }, /^PUBLIC_URL: /],
   [{ PUBLIC_URL: 'https://sso.example.com/base' }, /^PUBLIC_URL: must be an origin/],
-  [{ TRUST_PROXY: 'maybe' }, /^TRUST_PROXY: must be true or false/],
+  [{ TRUST_PROXY: 'maybe' }, /^TRUST_PROXY: must be true or false \(also 1\/0, yes\/no\)$/],
   [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent$/],
   [{ OIDC_SCOPES: 'profile email' }, /^OIDC_SCOPES: must include "openid"/],
   [{ OIDC_SCOPES: 'openid "quoted"' }, /^OIDC_SCOPES: /],
@@ -68,7 +68,7 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   [{ ...idp, OIDC_CLIENT_ID: 'app\u200b' }, /^OIDC_CLIENT_ID: must be printable ASCII/],
   [{ NODE_ENV: 'production', SESSION_KEYS: KEY, ...idp }, /^PUBLIC_URL is required when NODE_ENV=production/],
   [{ NODE_ENV: 'Production', ...idp }, /^NODE_ENV: must be exactly "production"/],
-  [{ NODE_ENV: 'prod', ...idp }, /^NODE_ENV: must be exactly "production"/],
+  [{ NODE_ENV: 'prod', ...idp }, /^NODE_ENV: must be exactly "production" to run in production, or unset for development/],
   [{ ...idp, OIDC_ISSUER: 'https://login.example.com/.well-known/openid-configuration' }, /^OIDC_ISSUER: is the issuer, not its discovery document/],
   [{ ...idp, OIDC_TOKEN_ENDPOINT_AUTH_METHOD: 'private_key_jwt' }, /^OIDC_TOKEN_ENDPOINT_AUTH_METHOD: must be client_secret_basic or client_secret_post/],
 ];
