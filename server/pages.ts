@@ -77,17 +77,17 @@ export function logoutPage(): string {
   );
 }
 
-/** What /logout shows instead of signing out when another site sent the browser there. */
+/** What /logout shows instead of signing out when the request may not be the user's own (see the route). */
 export function logoutConfirmPage(): string {
   return page(
     'Sign out?',
     html`<h1>Sign out?</h1>
-<p>Another website sent you here to sign you out. You are still signed in.</p>
+<p>Another website, or your browser ahead of time, opened this page to sign you out. You are still signed in.</p>
 <p><a data-testid="${TEST_IDS.logoutConfirm}" href="${ROUTES.logout}">Sign out</a>, or close this page to stay signed in.</p>`,
   );
 }
 
-/** What /login shows instead of making room for a sign-in another site started: what it would cost. */
+/** What /login shows instead of making room for a sign-in that may not be the user's own: what it would cost. */
 export function loginConfirmPage(loginPath: string, cost: { signsOut: boolean; endedSignIns: number }): string {
   const losses = [
     ...(cost.signsOut ? ['signs you out here until it completes'] : []),
@@ -96,7 +96,7 @@ export function loginConfirmPage(loginPath: string, cost: { signsOut: boolean; e
   return page(
     'Sign in again?',
     html`<h1>Sign in again?</h1>
-<p>Another website sent you here to start a new sign-in. Starting it ${losses.join(', and ')}.</p>
+<p>Another website, or your browser ahead of time, opened this page to start a new sign-in. Starting it ${losses.join(', and ')}.</p>
 <p><a data-testid="${TEST_IDS.loginConfirm}" href="${loginPath}">Start a new sign-in</a>, or close this page to leave things as they are.</p>`,
   );
 }
