@@ -144,62 +144,63 @@ function discoveryUrlFor(issuer: URL): URL {
 
 /**
  * Parses and validates the environment once, at start-up.
- * @throws ConfigError naming the first bad variable and what is wrong with it.
+ * @throws ConfigError naming every bad or missing variable and what is wrong with it (one per
+ *   line), so that a new deployment learns all it lacks from one start, not one restart each.
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(withoutEmpty(env));
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = String(issue?.path[0] ?? 'configuration');
-    throw new ConfigError(`${variable}: ${issue?.message ?? 'is invalid'}`);
+    throw new ConfigError(parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'configuration')}: ${issue.message}`).join('\n'));
   }
   const vars = parsed.data;
   const production = vars.NODE_ENV === 'production';
+  const problems: string[] = [];
 
   if (production && !vars.SESSION_KEYS) {
-    throw new ConfigError('SESSION_KEYS is required when NODE_ENV=production (comma-separated, 32+ characters each)');
+    problems.push('SESSION_KEYS is required when NODE_ENV=production (comma-separated, 32+ characters each)');
   }
   if (production) {
     // Production sends the client secret to the IdP and sets session cookies: both need TLS.
     for (const [variable, url] of [['OIDC_ISSUER', vars.OIDC_ISSUER], ['OIDC_WELL_KNOWN_URL', vars.OIDC_WELL_KNOWN_URL], ['PUBLIC_URL', vars.PUBLIC_URL]] as const) {
       if (url && url.protocol !== 'https:' && !isLoopback(url)) {
-        throw new ConfigError(`${variable}: must be an https URL when NODE_ENV=production (http is allowed for localhost only)`);
+        problems.push(`${variable}: must be an https URL when NODE_ENV=production (http is allowed for localhost only)`);
       }
     }
   }
   if (vars.OIDC_ISSUER && vars.OIDC_WELL_KNOWN_URL) {
-    throw new ConfigError('OIDC_ISSUER and OIDC_WELL_KNOWN_URL are both set: set only one of them');
+    problems.push('OIDC_ISSUER and OIDC_WELL_KNOWN_URL are both set: set only one of them');
   }
 
-  let oidc: OidcConfig | undefined;
   const clientSetting = (['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_TOKEN_ENDPOINT_AUTH_METHOD'] as const).find((name) => vars[name] !== undefined);
-  if (vars.OIDC_ISSUER || vars.OIDC_WELL_KNOWN_URL) {
-    if (!vars.OIDC_CLIENT_ID) throw new ConfigError('OIDC_CLIENT_ID is required when an identity provider is configured');
-    if (!vars.OIDC_CLIENT_SECRET) {
-      throw new ConfigError('OIDC_CLIENT_SECRET is required when an identity provider is configured');
-    }
-    oidc = Object.freeze({
-      discoveryUrl: vars.OIDC_ISSUER ? discoveryUrlFor(vars.OIDC_ISSUER) : (vars.OIDC_WELL_KNOWN_URL as URL),
-      expectedIssuer: vars.OIDC_ISSUER ? env.OIDC_ISSUER?.trim() : undefined,
-      clientId: vars.OIDC_CLIENT_ID,
-      clientSecret: vars.OIDC_CLIENT_SECRET,
-      tokenEndpointAuthMethod: vars.OIDC_TOKEN_ENDPOINT_AUTH_METHOD,
-    });
+  const identityProvider = vars.OIDC_ISSUER ?? vars.OIDC_WELL_KNOWN_URL;
+  if (identityProvider) {
+    if (!vars.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID is required when an identity provider is configured');
+    if (!vars.OIDC_CLIENT_SECRET) problems.push('OIDC_CLIENT_SECRET is required when an identity provider is configured');
   } else if (clientSetting) {
     // Half a configuration would otherwise start the development IdP, and its sign-in form would
     // let anyone in as anybody where a real IdP was meant.
-    throw new ConfigError(
+    problems.push(
       `${clientSetting} is set but no identity provider is: set OIDC_ISSUER (or OIDC_WELL_KNOWN_URL) too, or unset ${clientSetting} to use the development IdP`,
     );
   } else if (production) {
-    throw new ConfigError(
-      'OIDC_ISSUER (or OIDC_WELL_KNOWN_URL) is required when NODE_ENV=production: the development IdP never runs in production',
-    );
+    problems.push('OIDC_ISSUER (or OIDC_WELL_KNOWN_URL) is required when NODE_ENV=production: the development IdP never runs in production');
   }
 
   if (production && !vars.PUBLIC_URL) {
-    throw new ConfigError('PUBLIC_URL is required when NODE_ENV=production: the https address browsers reach this server at (redirect_uri is PUBLIC_URL/callback)');
+    problems.push('PUBLIC_URL is required when NODE_ENV=production: the https address browsers reach this server at (redirect_uri is PUBLIC_URL/callback)');
   }
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+
+  const oidc: OidcConfig | undefined =
+    identityProvider && vars.OIDC_CLIENT_ID && vars.OIDC_CLIENT_SECRET
+      ? Object.freeze({
+          discoveryUrl: vars.OIDC_ISSUER ? discoveryUrlFor(vars.OIDC_ISSUER) : identityProvider,
+          expectedIssuer: vars.OIDC_ISSUER ? env.OIDC_ISSUER?.trim() : undefined,
+          clientId: vars.OIDC_CLIENT_ID,
+          clientSecret: vars.OIDC_CLIENT_SECRET,
+          tokenEndpointAuthMethod: vars.OIDC_TOKEN_ENDPOINT_AUTH_METHOD,
+        })
+      : undefined;
 
   return Object.freeze({
     port: vars.PORT,

@@ -35,7 +35,9 @@ try {
   process.on('SIGINT', () => stop('SIGINT'));
 } catch (error) {
   if (error instanceof ConfigError) {
-    process.stderr.write(`koa-oidc-sso: configuration error: ${error.message}\n`);
+    const problems = error.message.split('\n');
+    const report = problems.length === 1 ? `configuration error: ${error.message}` : `configuration errors:\n${problems.map((problem) => `  ${problem}`).join('\n')}`;
+    process.stderr.write(`koa-oidc-sso: ${report}\n`);
     process.exit(2);
   }
   const listenError = error as NodeJS.ErrnoException;

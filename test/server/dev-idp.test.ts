@@ -330,10 +330,15 @@ async function runServerMain(env: Record<string, string>) {
   return { code: code as number, stderr };
 }
 
-test('a bad configuration stops the server with one clear line, no stack trace', async (t) => {
+test('a bad configuration stops the server with one clear line per problem, no stack trace', async (t) => {
   const { code, stderr } = await runServerMain({ PORT: 'eighty' });
   t.is(code, 2);
   t.is(stderr.trim(), 'koa-oidc-sso: configuration error: PORT: must be a port number (digits only)');
+
+  // Several problems: all of them, a line each.
+  const several = await runServerMain({ NODE_ENV: 'production' });
+  t.is(several.code, 2);
+  t.regex(several.stderr, /^koa-oidc-sso: configuration errors:\n {2}SESSION_KEYS is required .*\n {2}OIDC_ISSUER .* is required .*\n {2}PUBLIC_URL is required .*\n$/);
 });
 
 test('an address the server cannot listen on is one clear line', async (t) => {
