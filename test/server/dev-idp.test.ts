@@ -361,15 +361,31 @@ test('without SESSION_KEYS, development keys are generated once, kept in a 0600 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let errors = '';
+  child.stderr.on('data', (chunk) => (errors += chunk));
+  const exited = once(child, 'exit');
+  // Should the test time out, what the server said shows in the test run, and the server goes.
+  let finished = false;
+  t.teardown(() => {
+    if (finished) return;
+    process.stderr.write(`server/main.ts never finished; it said:\n${output}\n${errors}\n`);
+    child.kill('SIGKILL');
+  });
   const listening = new Promise<void>((resolve) => {
     child.stdout.on('data', (chunk) => {
       output += chunk;
       if (output.includes('listening on')) resolve();
     });
   });
-  await listening;
+  // A server that dies at start fails the test with what it said, rather than leaving it waiting.
+  const first = await Promise.race([listening.then(() => 'listening'), exited.then(() => 'exited')]);
+  if (first === 'exited') {
+    finished = true;
+    return t.fail(`the server exited before listening:\n${output}\n${errors}`);
+  }
   child.kill('SIGTERM');
-  const [code] = await once(child, 'exit');
+  const [code] = await exited;
+  finished = true;
   t.is(code, 0, 'graceful shutdown on SIGTERM');
   t.regex(output, /SESSION_KEYS is not set/);
   t.regex(output, /DEVELOPMENT IdP/);
