@@ -1,7 +1,7 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
-import { generateSigningKey } from '../../server/dev-idp/keys.ts';
+import { generatePrivateKey, generateSigningKey } from '../../server/dev-idp/keys.ts';
 import { cookieClient, signIn } from '../helpers/browserless-login.ts';
 import { startIdp, TEST_CLIENT_ID, type TestIdp } from '../helpers/idp.ts';
 import { rawRequest, startIdpAndServer, startServerWithIdp, type TestServer } from '../helpers/server.ts';
@@ -137,7 +137,7 @@ for (const [what, makeToken, description] of rejected) {
 
 test('rejects an ES256 token when the IdP only advertises RS256', async (t) => {
   const { idp, server } = await startIdpAndServer(t);
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const privateKey = generatePrivateKey({ type: 'ec', namedCurve: 'P-256' });
   const token = jwt.sign(claimsFor(idp), privateKey, { algorithm: 'ES256', keyid: 'key-1' });
   const response = await withBearer(server, token);
   t.is(response.statusCode, 401);

@@ -1,7 +1,7 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
-import { generateSigningKey } from '../../server/dev-idp/keys.ts';
+import { generatePrivateKey, generateSigningKey } from '../../server/dev-idp/keys.ts';
 import { createDiscovery } from '../../server/oidc/discovery.ts';
 import { createKeyStore } from '../../server/oidc/keys.ts';
 import { createTokenVerifier } from '../../server/oidc/verify.ts';
@@ -33,7 +33,7 @@ const publicJwk = (privateJwk: Record<string, unknown>) => ({
   ...(privateJwk.alg ? { alg: privateJwk.alg } : {}),
   use: 'sig',
 });
-const es256Key = (kid: string) => ({ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid, alg: 'ES256' });
+const es256Key = (kid: string) => ({ ...generatePrivateKey({ type: 'ec', namedCurve: 'P-256' }).export({ format: 'jwk' }), kid, alg: 'ES256' });
 const claims = (issuer: string) => ({ iss: issuer, sub: 'u', aud: 'client', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 });
 const sign = (payload: object, key: Record<string, unknown>, algorithm: jwt.Algorithm) =>
   jwt.sign(payload, createPrivateKey({ key: key as never, format: 'jwk' }), { algorithm, keyid: String(key.kid) });
@@ -100,7 +100,7 @@ test('ES256 tokens verify against an EC key when the IdP advertises ES256', asyn
 
 test('keys of different types may share a kid (RFC 7517 4.5): each token gets the key its algorithm needs', async (t) => {
   const rsa = generateSigningKey('shared');
-  const ec = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid: 'shared' };
+  const ec = { ...generatePrivateKey({ type: 'ec', namedCurve: 'P-256' }).export({ format: 'jwk' }), kid: 'shared' };
   const metadata = { ...endpoints, id_token_signing_alg_values_supported: ['RS256', 'ES256'] };
   for (const order of [[rsa, ec], [ec, rsa]]) {
     const { issuer, verifier } = await providerServing(t, metadata, order.map((key) => publicJwk(key)));
