@@ -1,5 +1,4 @@
-import { lstat, readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
 import { LoginError } from './errors.ts';
 
 /** What a --profile folder holds, as far as using or deleting it goes. */
@@ -24,8 +23,7 @@ export async function inspectProfileFolder(dir: string): Promise<ProfileFolder> 
     throw new LoginError('USAGE', `the browser profile folder ${dir} cannot be read (${error.code ?? error.message})`);
   });
   if (entries.length === 0) return 'empty';
-  const markers = await Promise.all(CHROMIUM_MARKERS.filter((name) => entries.includes(name)).map((name) => lstat(path.join(dir, name)).catch(() => undefined)));
-  return markers.some((marker) => marker !== undefined) ? 'chromium' : 'other';
+  return CHROMIUM_MARKERS.some((name) => entries.includes(name)) ? 'chromium' : 'other';
 }
 
 /** Why a folder of other files is refused as a browser profile. */
