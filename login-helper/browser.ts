@@ -85,6 +85,12 @@ const NO_DISPLAY = /Missing X server|cannot open display/i;
 /** Chromium's log line, and Puppeteer's own message since it reads that log ("The browser is already running for <dir>"). */
 const PROFILE_IN_USE = /in use by another|already running for/i;
 
+/** The way to a token without a window on this machine. */
+function signInElsewhere(loginUrl: string): string {
+  const tokenUrl = new URL(`.${ROUTES.userToken}`, loginUrl).href; // /login and /user/token sit side by side
+  return `sign in with your own browser at ${loginUrl}, open ${tokenUrl} in the same browser, and pass that token as "Authorization: Bearer …" (nothing renews it)`;
+}
+
 /**
  * Why Chromium did not start, in the helper's terms: Puppeteer's messages are
  * written for script authors (`userDataDir`, "set headless to true").
@@ -98,11 +104,8 @@ function launchFailureReason(error: unknown, launch: { headless: boolean; profil
   // A window nobody can see is no use for typing a password into, so xvfb-run is no advice here; and
   // --headless alone loops for a profile that never signed in (exit 9), hence the way round the helper.
   if (!launch.headless && telling && NO_DISPLAY.test(telling)) {
-    const tokenUrl = new URL(`.${ROUTES.userToken}`, launch.appUrl).href; // /login and /user/token sit side by side
     return 'there is no display to open the sign-in window on (no X server, or DISPLAY is not set). ' +
-      'Forward one (ssh -X); once this profile has signed in, --headless works. ' +
-      `Or sign in with your own browser at ${launch.appUrl}, open ${tokenUrl} in the same browser, ` +
-      'and pass that token as "Authorization: Bearer …" (nothing renews it)';
+      `Forward one (ssh -X); once this profile has signed in, --headless works. Or ${signInElsewhere(launch.appUrl)}`;
   }
   // What Puppeteer says when the program quit before answering on the pipe: a crash, or not a browser at all.
   if (!telling && /Target closed/.test(lines[0] ?? '')) return 'it quit at once, before answering (is it Chromium or Chrome?)';
@@ -147,7 +150,7 @@ async function waitForMarker(browser: Browser, page: Page, request: SignInReques
     return message;
   });
   const contenders: Promise<string>[] = [marker, closed, timedOut];
-  if (request.silent) contenders.push(settledWithoutMarker(page, signal));
+  if (request.silent) contenders.push(settledWithoutMarker(page, signal, request.loginUrl));
   try {
     return await Promise.race(contenders);
   } catch (error) {
@@ -176,12 +179,24 @@ function causedByClosing(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Whether a window could open here: on Linux only with an X or Wayland display to show it on
+ * (Chromium's Ozone picks either). Other systems always have one for a signed-in user.
+ */
+export function hasDisplay(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): boolean {
+  return platform !== 'linux' || Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
+}
+
 /** Resolves into LOGIN_REQUIRED once the network stays quiet and no marker is on the page. */
-async function settledWithoutMarker(page: Page, signal: AbortSignal): Promise<never> {
+async function settledWithoutMarker(page: Page, signal: AbortSignal, loginUrl: string): Promise<never> {
   for (;;) {
     await page.waitForNetworkIdle({ idleTime: SETTLED_MS, timeout: 0, signal });
     if (!(await page.$(MARKERS))) {
-      throw new LoginError('LOGIN_REQUIRED', 'The identity provider wants you to sign in, which needs a window: run koa-oidc-sso login without --headless');
+      const advice = hasDisplay()
+        ? 'run koa-oidc-sso login without --headless'
+        : // Without --headless this machine would only fail again (exit 5): say what works instead.
+          `this machine has no display (DISPLAY is not set): forward one (ssh -X) and run koa-oidc-sso login without --headless, or ${signInElsewhere(loginUrl)}`;
+      throw new LoginError('LOGIN_REQUIRED', `The identity provider wants you to sign in, which needs a window: ${advice}`);
     }
   }
 }

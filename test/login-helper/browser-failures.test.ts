@@ -8,7 +8,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import puppeteer from 'puppeteer';
-import { chromiumArgs } from '../../login-helper/browser.ts';
+import { chromiumArgs, hasDisplay } from '../../login-helper/browser.ts';
 import { TEST_IDS } from '../../shared/constants.ts';
 import { systemChromium } from '../helpers/chromium.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
@@ -131,4 +131,13 @@ test.serial('--browser naming an executable that is not a browser: exit 5 saying
   t.is(run.code, 5, run.stderr);
   t.regex(run.stderr, /^koa-oidc-sso: The browser .+not-chrome did not start: it quit at once, before answering \(is it Chromium or Chrome\?\)$/m);
   t.notRegex(run.stderr, /Target closed|Protocol error/);
+});
+
+test('a display is an X or Wayland one on Linux; other systems always have one', (t) => {
+  t.false(hasDisplay({}, 'linux'));
+  t.false(hasDisplay({ DISPLAY: '' }, 'linux'));
+  t.true(hasDisplay({ DISPLAY: ':0' }, 'linux'));
+  t.true(hasDisplay({ WAYLAND_DISPLAY: 'wayland-0' }, 'linux'));
+  t.true(hasDisplay({}, 'darwin'));
+  t.true(hasDisplay({}, 'win32'));
 });
