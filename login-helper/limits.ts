@@ -3,15 +3,12 @@
  * answer, token-cache.ts on tokens an earlier version cached, and errors.ts quotes them in the
  * exit-code table. (A module of its own because api.ts imports errors.ts.)
  */
+import { MAX_ID_TOKEN_LENGTH } from '../shared/constants.ts';
 
 /** The most the helper reads of any answer: the server's are a token, an email, a few claims or one error. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
-/**
- * The longest id_token accepted. The server keeps tokens in its session cookie, which holds
- * about 2,800 bytes of token (README); 8 KB is also the header line a common proxy passes
- * (nginx's large_client_header_buffers), and the token goes back as `Authorization: Bearer`.
- */
-export const MAX_ID_TOKEN_BYTES = 8 * 1024;
+/** The longest id_token accepted: the server's own limit (ID_TOKEN_SHAPE is ASCII, so characters are bytes). */
+export const MAX_ID_TOKEN_BYTES = MAX_ID_TOKEN_LENGTH;
 /** The longest identifier /user/id may answer: an email address has at most 320 characters (RFC 3696 section 3). */
 export const MAX_IDENTIFIER_LENGTH = 320;
 /** How long each request may take, answer included (README: What the helper takes from the server). */

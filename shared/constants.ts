@@ -33,3 +33,11 @@ export function testIdSelector(testId: string): string {
 /** Port the server listens on when PORT is not set, and the login helper's default server. */
 export const DEFAULT_PORT = 5000;
 export const DEFAULT_SERVER_URL = `http://localhost:${DEFAULT_PORT}`;
+
+/**
+ * The longest id_token either side accepts: the server refuses longer Bearer tokens before any
+ * parsing, and the login helper longer answers from /user/token. 8 KB is also the header line a
+ * common proxy passes (nginx's large_client_header_buffers); the session cookie holds far less
+ * (about 2,800 bytes of token, README).
+ */
+export const MAX_ID_TOKEN_LENGTH = 8 * 1024;

@@ -2,6 +2,7 @@ import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { IdTokenClaims } from '../../shared/claims.ts';
+import { MAX_ID_TOKEN_LENGTH } from '../../shared/constants.ts';
 import { SsoError } from '../errors.ts';
 import type { Discovery } from './discovery.ts';
 import type { KeyStore, VerificationKey } from './keys.ts';
@@ -10,8 +11,6 @@ import type { KeyStore, VerificationKey } from './keys.ts';
 export const SUPPORTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
 type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 
-/** Tokens longer than this are refused before any parsing. */
-export const MAX_TOKEN_LENGTH = 8192;
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The JOSE header: no `crit` (RFC 7515 4.1.11: we understand no extension), and a JWT if typed at all. */
@@ -260,7 +259,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     remembered,
     rememberedCount: () => verified?.size ?? 0,
     async verify(token, verifyOptions = {}) {
-      if (token.length > MAX_TOKEN_LENGTH) throw invalid('The token is too large');
+      if (token.length > MAX_ID_TOKEN_LENGTH) throw invalid('The token is too large');
       // A nonce check is a one-time sign-in step: always verified in full.
       if (verifyOptions.nonce === undefined) {
         const claims = remembered(token);
