@@ -78,7 +78,7 @@ export function createApp(options: AppOptions): Koa {
 
   // The session cookie is read, checked and written only where it is used: the sign-in routes,
   // /user/token, and requests that authenticate by session. Bearer API requests never touch it.
-  const session = sessionMiddleware(app, { secure: secureCookies });
+  const session = sessionMiddleware(app, { secure: secureCookies, keys: options.sessionKeys });
   const signedIn = authenticate(verifier, session);
   app.use(
     staticRoutes(

@@ -1,3 +1,4 @@
+import Keygrip from 'keygrip';
 import type Koa from 'koa';
 import session from 'koa-session';
 import { z } from 'zod';
@@ -119,16 +120,20 @@ declare module 'koa' {
  * only the `.sig` cookie and with none of the session cookie's attributes: no expiry (gone when
  * the browser closes, and with it the sign-in), no SameSite.
  */
-function signedWithOlderKey(ctx: Koa.Context, name: string): boolean {
+function signedWithOlderKey(ctx: Koa.Context, name: string, keys: Keygrip): boolean {
   const value = ctx.cookies.get(name, { signed: false });
   const signature = ctx.cookies.get(`${name}.sig`, { signed: false });
-  const keys = (ctx.cookies as { keys?: { index(data: string, digest: string): number } }).keys;
-  return Boolean(value && signature && keys && keys.index(`${name}=${value}`, signature) > 0);
+  return Boolean(value && signature && keys.index(`${name}=${value}`, signature) > 0);
 }
 
-/** Signed, httpOnly, SameSite=Lax cookie sessions; Secure when the public URL is https. */
-export function sessionMiddleware(app: Koa, options: { secure: boolean }): Koa.Middleware {
+/**
+ * Signed, httpOnly, SameSite=Lax cookie sessions; Secure when the public URL is https.
+ * `keys` are the application's cookie keys (SESSION_KEYS), first one signing.
+ */
+export function sessionMiddleware(app: Koa, options: { secure: boolean; keys: readonly string[] }): Koa.Middleware {
   const name = sessionCookieName(options.secure);
+  // The cookies library's own signer, over the same keys: it tells which key signed a cookie.
+  const keys = new Keygrip([...options.keys]);
   const cookieSession = session(
     {
       key: name,
@@ -147,7 +152,7 @@ export function sessionMiddleware(app: Koa, options: { secure: boolean }): Koa.M
   return (ctx, next) =>
     cookieSession(ctx, async () => {
       // Saved again as a whole, both cookies with all their attributes (and a renewed expiry).
-      const loaded = signedWithOlderKey(ctx, name) ? (ctx.session as { isNew?: boolean; save?: () => Promise<void> } | null) : null;
+      const loaded = signedWithOlderKey(ctx, name, keys) ? (ctx.session as { isNew?: boolean; save?: () => Promise<void> } | null) : null;
       if (loaded && !loaded.isNew) await loaded.save?.();
       return next();
     });
