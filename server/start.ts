@@ -27,6 +27,8 @@ export interface StartOptions {
   env: Record<string, string | undefined>;
   logger?: Logger;
   onIdpRequest?: (kind: 'discovery' | 'jwks', url: string) => void;
+  /** The clock (Date.now): tests move it past the server's waits. */
+  now?: () => number;
 }
 
 const SHUTDOWN_GRACE_MS = 5000;
@@ -143,6 +145,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     sessionKeys,
     ...(devIdp ? { devIdp } : {}),
     ...(options.onIdpRequest ? { onIdpRequest: options.onIdpRequest } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   handle = app.callback();
   for (const [request, response] of early.splice(0)) handle(request, response);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SsoError } from '../errors.ts';
 import { describeHttpFailure, idpHttp } from '../http.ts';
+import { createFailureBackoff } from './failure-backoff.ts';
 
 const endpoint = z.url({ protocol: /^https?$/ });
 
@@ -34,7 +35,7 @@ export interface DiscoveryOptions {
   /** When set, the document's issuer must equal it (OpenID Connect Discovery 4.3). */
   expectedIssuer?: string | undefined;
   ttlMs?: number;
-  /** After a failed refresh, how long a stale document keeps being served before the next attempt. */
+  /** After a failed refresh, how long a stale document keeps being served before the next attempt; also the longest a failed first fetch stands. */
   retryAfterMs?: number;
   now?: () => number;
   onRequest?: (url: URL) => void;
@@ -65,13 +66,15 @@ export function httpEndpointIn(
 
 /**
  * Fetches and caches the provider's discovery document: one request in flight at a time,
- * a stale document is kept while a refresh fails, so a short IdP outage does not break sign-in.
+ * a stale document is kept while a refresh fails, so a short IdP outage does not break sign-in,
+ * and before the first success a failure stands for a while (see createFailureBackoff).
  */
 export function createDiscovery(options: DiscoveryOptions): Discovery {
   const { url, expectedIssuer, ttlMs = 60 * 60_000, retryAfterMs = 30_000, now = Date.now } = options;
   let document: DiscoveryDocument | undefined;
   let freshUntil = 0;
   let inFlight: Promise<DiscoveryDocument> | undefined;
+  const firstFetchBackoff = createFailureBackoff({ maxMs: retryAfterMs, now });
 
   async function fetchDocument(): Promise<DiscoveryDocument> {
     options.onRequest?.(url);
@@ -100,9 +103,13 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     try {
       document = await fetchDocument();
       freshUntil = now() + ttlMs;
+      firstFetchBackoff.succeeded();
       return document;
     } catch (error) {
-      if (!document) throw error;
+      if (!document) {
+        firstFetchBackoff.failed(error as SsoError);
+        throw error;
+      }
       freshUntil = now() + retryAfterMs;
       return document;
     } finally {
@@ -113,6 +120,8 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
   return {
     get() {
       if (document && now() < freshUntil) return Promise.resolve(document);
+      const standing = document || inFlight ? undefined : firstFetchBackoff.standing();
+      if (standing) return Promise.reject(standing);
       inFlight ??= refresh();
       return inFlight;
     },

@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import jwksClient from 'jwks-rsa';
 import { SsoError } from '../errors.ts';
 import { describeHttpFailure, idpHttp } from '../http.ts';
+import { createFailureBackoff } from './failure-backoff.ts';
 
 /** One signing key of the provider, parsed once per JWKS fetch. */
 export interface VerificationKey {
@@ -47,7 +48,7 @@ export interface KeyStoreOptions {
   maxAgeMs?: number;
   /** At most this many refetches a minute for tokens naming an unknown kid. */
   unknownKidRefetchesPerMinute?: number;
-  /** After a failed refresh, the current keys stay in use this long before the next attempt. */
+  /** After a failed refresh, the current keys stay in use this long before the next attempt; also the longest a failed first fetch stands. */
   retryAfterMs?: number;
   now?: () => number;
   onRequest?: (url: string) => void;
@@ -69,6 +70,7 @@ function fitsAlgorithm(key: VerificationKey, alg: string): boolean {
  *
  * jwks-rsa's own per-kid cache is not used: it cannot tell us when a key leaves the set,
  * and the verifier's cache of verified tokens must forget tokens signed by a dropped key.
+ * Before the first successful fetch, a failure stands for a while (see createFailureBackoff).
  */
 export function createKeyStore(options: KeyStoreOptions): KeyStore {
   const {
@@ -84,6 +86,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   let lastRefreshFailed = false;
   let inFlight: Promise<void> | undefined;
   const unknownKidRefetches: number[] = [];
+  const firstFetchBackoff = createFailureBackoff({ maxMs: retryAfterMs, now });
 
   async function fetchKeys(): Promise<VerificationKey[]> {
     const jwksUri = await options.jwksUri();
@@ -115,16 +118,23 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   }
 
   function refresh(): Promise<void> {
-    inFlight ??= fetchKeys()
+    if (inFlight) return inFlight;
+    const standing = keys ? undefined : firstFetchBackoff.standing();
+    if (standing) return Promise.reject(standing);
+    inFlight = fetchKeys()
       .then(
         (fetched) => {
           keys = fetched;
           current = new Set(fetched);
           refreshAt = now() + maxAgeMs;
           lastRefreshFailed = false;
+          firstFetchBackoff.succeeded();
         },
         (error: SsoError) => {
-          if (!keys) throw error;
+          if (!keys) {
+            firstFetchBackoff.failed(error);
+            throw error;
+          }
           refreshAt = now() + retryAfterMs;
           lastRefreshFailed = true;
           options.onRefreshError?.(error);

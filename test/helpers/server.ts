@@ -13,19 +13,19 @@ export interface TestServer extends RunningServer {
 const quiet = { PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', LOG_LEVEL: 'silent', SESSION_KEYS: TEST_SESSION_KEY };
 
 /** The server with the given settings (quiet, on an ephemeral port, unless they say otherwise). */
-export async function startTestServer(env: Record<string, string>, options: Pick<StartOptions, 'logger'> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string>, options: Pick<StartOptions, 'logger' | 'now'> = {}): Promise<TestServer> {
   const idpRequests: TestServer['idpRequests'] = [];
   const server = await startServer({ env: { ...quiet, ...env }, ...options, onIdpRequest: (kind, url) => idpRequests.push({ kind, url }) });
   return Object.assign(server, { idpRequests });
 }
 
 /** The server with its embedded development IdP at /idp, on an ephemeral port. */
-export function startDevServer(env: Record<string, string> = {}, options: Pick<StartOptions, 'logger'> = {}): Promise<TestServer> {
+export function startDevServer(env: Record<string, string> = {}, options: Pick<StartOptions, 'logger' | 'now'> = {}): Promise<TestServer> {
   return startTestServer(env, options);
 }
 
 /** The server signing in through the given IdP, on an ephemeral port; the IdP learns its redirect URI. */
-export async function startServerWithIdp(idp: TestIdp, env: Record<string, string> = {}, options: Pick<StartOptions, 'logger'> = {}): Promise<TestServer> {
+export async function startServerWithIdp(idp: TestIdp, env: Record<string, string> = {}, options: Pick<StartOptions, 'logger' | 'now'> = {}): Promise<TestServer> {
   const server = await startTestServer(
     {
       OIDC_ISSUER: idp.issuer,

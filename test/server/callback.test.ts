@@ -9,6 +9,7 @@ import { callbackUrlFor, cookieClient, signIn } from '../helpers/browserless-log
 import { startFakeHttp } from '../helpers/fake-http.ts';
 import { startIdp, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type TestIdp } from '../helpers/idp.ts';
 import { startIdpAndServer, startServerWithIdp } from '../helpers/server.ts';
+import { movableClock } from '../helpers/verification.ts';
 
 const errorMarker = `data-testid="${TEST_IDS.loginError}"`;
 const html = { headers: { accept: 'text/html' } };
@@ -181,7 +182,8 @@ test('the IdP down: 503 page while unreachable, and the server recovers by itsel
   const idp: TestIdp = await startIdp();
   t.teardown(() => idp.close());
   await idp.stop();
-  const server = await startServerWithIdp(idp);
+  const clock = movableClock();
+  const server = await startServerWithIdp(idp, {}, { now: clock.now });
   t.teardown(() => server.close());
   const { http } = cookieClient();
 
@@ -191,7 +193,12 @@ test('the IdP down: 503 page while unreachable, and the server recovers by itsel
   t.regex(down.body, /discovery document .* could not be fetched/);
   t.is((await http.get(`${server.url}/readyz`)).statusCode, 503);
 
+  // A flood meanwhile is answered from the failure that stands, not passed on to the IdP.
+  for (let attempt = 0; attempt < 20; attempt++) t.is((await http.get(`${server.url}/login`, { followRedirect: false })).statusCode, 503);
+  t.is(server.idpRequests.filter(({ kind }) => kind === 'discovery').length, 1);
+
   await idp.start();
+  clock.advance(30); // the longest a failed first fetch stands
   const back = await signIn(server.url, 'ruth@example.com', { http });
   t.is(back.statusCode, 200);
   t.true(back.body.includes(`data-testid="${TEST_IDS.loginSuccess}"`));

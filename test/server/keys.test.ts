@@ -119,3 +119,41 @@ for (const [outage, status, body] of [
     t.is(await afterOutage, 'accepted');
   });
 }
+
+test('before the keys were ever fetched, a failed fetch stands for a while: a flood of random kids makes no request per token, and the wait doubles up to 30 s', async (t) => {
+  const provider = await providerAnsweringJwksByHand(t);
+  const stranger = generateSigningKey('stranger');
+  let tokens = 0;
+  const randomKidToken = () => provider.sign({ ...stranger, kid: `random-${++tokens}` });
+  const flood = async (count: number) => {
+    for (let index = 0; index < count; index++) {
+      t.regex(await codeOf(provider.verifier.verify(randomKidToken())), /^idp_unavailable: The identity provider's signing keys at .* could not be loaded \(HTTP 503\)/);
+    }
+  };
+  const failing = codeOf(provider.verifier.verify(randomKidToken()));
+  (await provider.nextJwksRequest()).answer(503, '');
+  t.regex(await failing, /^idp_unavailable/);
+
+  await flood(20);
+  t.is(provider.stats.jwksRequests, 1);
+
+  // Then 1 s, 2 s, 4 s … between fetches, at most 30 s: a few requests a minute.
+  const expectedRequests = [1, 2, 4, 8, 16, 30, 30].map((waitSec, index) => ({ waitSec, requests: index + 2 }));
+  for (const { waitSec, requests } of expectedRequests) {
+    provider.clock.advance(waitSec - 0.5);
+    await flood(3);
+    t.is(provider.stats.jwksRequests, requests - 1, `${waitSec - 0.5} s after a failure`);
+    provider.clock.advance(0.5);
+    const retried = codeOf(provider.verifier.verify(randomKidToken()));
+    (await provider.nextJwksRequest()).answer(503, '');
+    t.regex(await retried, /^idp_unavailable/);
+    t.is(provider.stats.jwksRequests, requests);
+  }
+
+  // The provider is back: the next fetch after the wait succeeds, and the waits start over.
+  const key = generateSigningKey('key-1');
+  provider.clock.advance(30);
+  const back = codeOf(provider.verifier.verify(provider.sign(key)));
+  (await provider.nextJwksRequest()).answer(200, jwks(key));
+  t.is(await back, 'accepted');
+});

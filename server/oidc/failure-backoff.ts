@@ -1,0 +1,32 @@
+/**
+ * Until a provider's document or key set has been fetched once, every request that needs it
+ * would fetch it: while the provider fails, a flood of requests (tokens with random kids, or
+ * /login) would become a flood of requests to it. A failed first fetch therefore stands for a
+ * while, answered again without a request: 1 s, doubling with each failure in a row, at most
+ * `maxMs`. Once something is cached, the caller serves that instead and never asks.
+ */
+export interface FailureBackoff {
+  /** The last failure while it stands; undefined when a fetch may be tried. */
+  standing(): Error | undefined;
+  failed(error: Error): void;
+  succeeded(): void;
+}
+
+const FIRST_BACKOFF_MS = 1000;
+
+export function createFailureBackoff(options: { maxMs: number; now: () => number }): FailureBackoff {
+  let failuresInARow = 0;
+  let last: { error: Error; until: number } | undefined;
+  return {
+    standing: () => (last && options.now() < last.until ? last.error : undefined),
+    failed(error) {
+      const backoffMs = Math.min(FIRST_BACKOFF_MS * 2 ** failuresInARow, options.maxMs);
+      failuresInARow++;
+      last = { error, until: options.now() + backoffMs };
+    },
+    succeeded() {
+      failuresInARow = 0;
+      last = undefined;
+    },
+  };
+}
