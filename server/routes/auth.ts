@@ -150,7 +150,9 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     const idpError = queryParam(ctx, 'error');
     if (idpError !== undefined) {
       const description = queryParam(ctx, 'error_description');
-      throw new SsoError('idp_error_reply', `The identity provider did not sign you in: ${idpError}${description ? ` (${description})` : ''}`);
+      // RFC 6749 4.1.2.1: error is required, but an IdP that sends it empty has still refused.
+      const reason = [idpError, description && `(${description})`].filter(Boolean).join(' ') || 'it gave no reason';
+      throw new SsoError('idp_error_reply', `The identity provider did not sign you in: ${reason}`);
     }
     const code = queryParam(ctx, 'code');
     if (!code) throw new SsoError('invalid_request', 'The sign-in reply has no authorization code');

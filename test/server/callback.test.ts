@@ -137,6 +137,18 @@ test('an IdP error reply shows an escaped message on the error page', async (t) 
   t.is((await http.get(`${server.url}/user/token`)).statusCode, 401);
 });
 
+test('an IdP error reply with an empty error still says the IdP refused, and why it cannot tell', async (t) => {
+  const { idp, server } = await startIdpAndServer(t);
+  const { http } = cookieClient();
+  const login = await http.get(`${server.url}/login`, { followRedirect: false });
+  const state = new URL(login.headers.location ?? '').searchParams.get('state') ?? '';
+
+  const response = await http.get(`${server.url}/callback?error=&state=${state}&iss=${encodeURIComponent(idp.issuer)}`, html);
+  t.is(response.statusCode, 400);
+  t.true(response.body.includes(errorMarker));
+  t.true(response.body.includes('The identity provider did not sign you in: it gave no reason'));
+});
+
 test('a callback without a code, or with repeated parameters, is a 400', async (t) => {
   const { server } = await startIdpAndServer(t);
   const { http } = cookieClient();
