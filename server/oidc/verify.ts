@@ -13,13 +13,15 @@ type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** A header parameter that must be a string, with a message that says so (not zod's "Invalid input"). */
+const headerString = () => z.string({ error: (issue) => (issue.input === undefined ? 'is missing' : 'is not a string') });
+
 /** The JOSE header: no `crit` (RFC 7515 4.1.11: we understand no extension), and a JWT if typed at all. */
 const headerSchema = z.object({
   // Bounded: a rejected alg is quoted back in the WWW-Authenticate header.
-  alg: z.string().max(32, { error: 'names no algorithm this server knows' }),
-  kid: z.string().optional(),
-  typ: z
-    .string()
+  alg: headerString().max(32, { error: 'names no algorithm this server knows' }),
+  kid: headerString().optional(),
+  typ: headerString()
     .regex(/^(application\/)?jwt$/i, { error: 'is not JWT: this is another kind of token (an access or logout token?)' })
     .optional(),
   crit: z.never({ error: 'lists critical extensions this server does not understand' }).optional(),
