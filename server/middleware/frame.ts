@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { SsoError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { isRepeated } from '../request-headers.ts';
+import { isRepeated, isValidHost } from '../request-headers.ts';
 import { isUnrouted, notFound, respondWithError } from './errors.ts';
 import { logRequest } from './request-log.ts';
 
@@ -12,8 +12,9 @@ export interface FrameOptions {
 
 /**
  * What every request gets, in one middleware rather than three (one async step per request
- * instead of three): the nosniff header (pages add their CSP), a 400 for a repeated Host header
- * (RFC 9112 3.2), typed errors turned into responses, and the request's log line with the final status.
+ * instead of three): the nosniff header (pages add their CSP), a 400 for a repeated or malformed
+ * Host header (RFC 9112 3.2), typed errors turned into responses, and the request's log line with
+ * the final status.
  */
 export function requestFrame(logger: Logger, options: FrameOptions): Middleware {
   // Request lines are at info: below that level they cost nothing at all.
@@ -24,6 +25,7 @@ export function requestFrame(logger: Logger, options: FrameOptions): Middleware 
     if (options.secureCookies) ctx.cookies.secure = true;
     try {
       if (isRepeated(ctx.req.rawHeaders, 'host')) throw new SsoError('invalid_request', 'The request has more than one Host header');
+      if (!isValidHost(ctx.req.headers.host)) throw new SsoError('invalid_request', 'The Host header is not a host name or address with an optional port');
       await next();
       if (isUnrouted(ctx)) throw notFound(ctx);
     } catch (thrown) {

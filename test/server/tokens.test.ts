@@ -91,6 +91,7 @@ const rejected: Array<[string, (idp: TestIdp) => string, RegExp]> = [
   ],
   ['a token with a crit header (RFC 7515 4.1.11)', (idp) => idp.sign(claimsFor(idp), { header: { crit: ['urn:example:ext'], 'urn:example:ext': 1 } }), /crit lists critical extensions/],
   ['a JWT access token (typ at+jwt)', (idp) => idp.sign(claimsFor(idp), { header: { typ: 'at+jwt' } }), /typ is not JWT/],
+  ['a token whose typ is null', (idp) => idp.sign(claimsFor(idp), { header: { typ: null } }), /The token's header typ is not a string$/],
   [
     'a back-channel logout token',
     (idp) => idp.sign(claimsFor(idp, { events: { 'http://schemas.openid.net/event/backchannel-logout': {} } }), { header: { typ: 'logout+jwt' } }),
@@ -173,6 +174,18 @@ test('two Host headers are a 400 (RFC 9112 3.2), for every route', async (t) => 
     t.regex(reply, /more than one Host header/, path);
   }
   t.regex(await rawRequest(server, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\n`), /^HTTP\/1\.1 200 /);
+});
+
+test('a Host header that is no host name or address is a 400 (RFC 9112 3.2); odd but valid ones pass', async (t) => {
+  const { server } = await startIdpAndServer(t);
+  for (const host of ['a b', 'a/b?c', 'user@example.com', 'example.com:80:80', '[::1', 'ex%zzample.com']) {
+    const reply = await rawRequest(server, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\n`);
+    t.regex(reply, /^HTTP\/1\.1 400 /, host);
+    t.regex(reply, /The Host header is not a host name or address with an optional port/, host);
+  }
+  for (const host of ['localhost:5000', '127.0.0.1', '[::1]:5000', 'xn--bcher-kva.example', 'a,b', 'ex%41mple.com', 'example.com:']) {
+    t.regex(await rawRequest(server, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\n`), /^HTTP\/1\.1 200 /, host);
+  }
 });
 
 test('two Authorization headers are a 401 invalid_token: neither of them is picked', async (t) => {
