@@ -79,14 +79,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // arrive before the app is ready wait for it; without a listener Node would leave them hanging.
   const early: Array<Parameters<RequestListener>> = [];
   let handle: RequestListener = (request, response) => void early.push([request, response]);
+  // The two requests answered before the application: logged like the others, without their target.
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     if (toOriginForm(request)) return handle(request, response);
-    response.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
+    response.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', connection: 'close' });
     response.end(JSON.stringify({ error: 'invalid_request', error_description: 'The request line names a URL that cannot be read' }));
+    logger.info({ method: request.method, status: 400 }, 'request line with an unreadable URL');
   });
   // Not a proxy (RFC 9110 9.3.6): without this listener Node would drop CONNECT without an answer.
-  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+  server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     socket.end('HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    logger.info({ method: request.method, status: 501 }, 'CONNECT: this server is not a proxy');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

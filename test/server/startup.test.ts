@@ -8,15 +8,18 @@ import { pino } from 'pino';
 import { startFakeHttp } from '../helpers/fake-http.ts';
 import { startIdp } from '../helpers/idp.ts';
 import { listeningPort } from '../helpers/server-process.ts';
-import { startDevServer, startServerWithIdp, startTestServer, TEST_SESSION_KEY } from '../helpers/server.ts';
+import { rawRequest, startDevServer, startServerWithIdp, startTestServer, TEST_SESSION_KEY } from '../helpers/server.ts';
 
 /** A logger whose `nextLine(pattern)` resolves with the first logged message matching it. */
 function watchedLogger() {
+  const all: Array<Record<string, unknown>> = [];
   const waiting: Array<{ pattern: RegExp; resolve: (message: string) => void }> = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
       for (const line of String(chunk).split('\n').filter(Boolean)) {
-        const message = String(JSON.parse(line).msg ?? '');
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        all.push(entry);
+        const message = String(entry.msg ?? '');
         for (const waiter of waiting.filter(({ pattern }) => pattern.test(message))) {
           waiting.splice(waiting.indexOf(waiter), 1);
           waiter.resolve(message);
@@ -28,6 +31,8 @@ function watchedLogger() {
   return {
     logger: pino({ level: 'info' }, sink),
     nextLine: (pattern: RegExp) => new Promise<string>((resolve) => waiting.push({ pattern, resolve })),
+    /** Every line logged so far. */
+    lines: () => all,
   };
 }
 
@@ -106,9 +111,11 @@ test('a request that arrives while the server is still starting is answered once
   t.is(status, 200);
 });
 
-test('CONNECT is answered 501 (this server is no proxy), not dropped without a word', async (t) => {
-  const server = await startDevServer();
+test('CONNECT is answered 501 (this server is no proxy), not dropped without a word, and logged', async (t) => {
+  const { logger, nextLine } = watchedLogger();
+  const server = await startDevServer({}, { logger });
   t.teardown(() => server.close());
+  const logged = nextLine(/^CONNECT: this server is not a proxy$/);
   const { port } = new URL(server.address);
   const socket = connect(Number(port), '127.0.0.1');
   socket.end('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
@@ -116,6 +123,21 @@ test('CONNECT is answered 501 (this server is no proxy), not dropped without a w
   socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
   await once(socket, 'close');
   t.regex(reply, /^HTTP\/1\.1 501 Not Implemented\r\n/);
+  await logged;
+});
+
+test('a request line whose URL cannot be read is a 400 with nosniff, and logged without its target', async (t) => {
+  const { logger, nextLine, lines } = watchedLogger();
+  const server = await startDevServer({}, { logger });
+  t.teardown(() => server.close());
+  const logged = nextLine(/^request line with an unreadable URL$/);
+  const reply = await rawRequest(server, `GET http://[bad/secret-code HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n`);
+  t.regex(reply, /^HTTP\/1\.1 400 /);
+  t.regex(reply, /\r\nx-content-type-options: nosniff\r\n/i);
+  await logged;
+  const line = lines().find((entry) => entry.msg === 'request line with an unreadable URL');
+  t.like(line, { method: 'GET', status: 400 });
+  t.false(JSON.stringify(lines()).includes('secret-code'));
 });
 
 test('a signal that comes twice (to the whole process group, then passed on by npm) does not cut the shutdown short', async (t) => {
