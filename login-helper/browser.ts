@@ -146,7 +146,7 @@ async function waitForMarker(browser: Browser, page: Page, request: SignInReques
     // The page's text is the server's (or whoever answers at --server): cut in the page, cleaned here.
     const [testId, text] = await element.evaluate((node, limit) => [node.getAttribute('data-testid'), (node.textContent ?? '').slice(0, limit)], MARKER_TEXT_LIMIT);
     const message = printable(text ?? '');
-    if (testId === TEST_IDS.loginError) throw new LoginError('LOGIN_FAILED', `The server could not sign you in: "${message}"`);
+    if (testId === TEST_IDS.loginError) throw new LoginError('LOGIN_FAILED', `The server could not sign you in: "${message}"${elsewhereHint(page.url(), request.loginUrl)}`);
     return message;
   });
   const contenders: Promise<string>[] = [marker, closed, timedOut];
@@ -185,6 +185,18 @@ function causedByClosing(error: unknown): boolean {
  */
 export function hasDisplay(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): boolean {
   return platform !== 'linux' || Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
+}
+
+/**
+ * When the sign-in failed at the server's callback under another address than the one the helper
+ * started at (--server 127.0.0.1 for a PUBLIC_URL of localhost), that address is the cause: the
+ * sign-in's cookie belongs to the address it started at. Empty otherwise.
+ */
+function elsewhereHint(pageUrl: string, loginUrl: string): string {
+  const page = URL.parse(pageUrl);
+  const started = new URL(loginUrl);
+  if (!page || page.origin === started.origin || page.pathname !== ROUTES.callback) return ''; // PUBLIC_URL has no path
+  return `. The server finishes sign-ins at ${printable(page.origin)} (its PUBLIC_URL), not at ${started.origin}: pass --server ${printable(page.origin)}`;
 }
 
 /** Resolves into LOGIN_REQUIRED once the network stays quiet and no marker is on the page. */

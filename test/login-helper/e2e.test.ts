@@ -51,6 +51,17 @@ test.serial('login --headless with a remembered profile prints the email, exits 
   t.is(whoami.stdout, `${EMAIL}\n`);
 });
 
+test.serial('--server at another address than PUBLIC_URL: exit 8 naming the address to pass', async (t) => {
+  const configHome = await tempFolder(t, 'e2e-config-');
+  const publicUrl = new URL(server.url); // http://localhost:<port>
+  const otherAddress = `http://127.0.0.1:${publicUrl.port}`;
+
+  const run = await runCliProcess(['login', '--server', otherAddress, '--headless', '--profile', profile], configHome);
+
+  t.is(run.code, 8, run.stderr);
+  t.true(run.stderr.includes(`The server finishes sign-ins at ${publicUrl.origin} (its PUBLIC_URL), not at ${otherAddress}: pass --server ${publicUrl.origin}`), run.stderr);
+});
+
 test.serial('token with an expired cached token signs in again headless and prints a fresh token', async (t) => {
   const configHome = await tempFolder(t, 'e2e-config-');
   const store = createTokenStore(cacheDir(configHome));
