@@ -68,6 +68,13 @@ export function createServerApi(serverUrl: string, options: { timeoutMs?: number
         throw new LoginError('SERVER_UNREACHABLE', `The server at ${serverUrl} did not answer GET ${route} within ${timeoutMs / 1000} s`, { cause: error });
       }
       const reason = error instanceof RequestError ? error.code : String(error);
+      // A TLS protocol error from an https address: most often a plain http server answered.
+      if (reason === 'EPROTO' && url.startsWith('https:')) {
+        const plain = new URL(serverUrl);
+        plain.protocol = 'http:';
+        const address = plain.href.replace(/\/$/, '');
+        throw new LoginError('SERVER_UNREACHABLE', `Cannot reach the server at ${url} over TLS (${reason}): if it serves plain http, pass --server ${address}`, { cause: error });
+      }
       // Most often the server is not started, or listens elsewhere: say how to point the helper at it.
       throw new LoginError('SERVER_UNREACHABLE', `Cannot reach the server at ${url} (${reason}): is it running there? Otherwise pass --server or set SSO_SERVER`, { cause: error });
     }

@@ -85,3 +85,13 @@ test('a port nobody listens on still fails as a connection error naming the URL'
   t.true(isLoginError(error, 'SERVER_UNREACHABLE'));
   t.is(error.message, `Cannot reach the server at ${closed.url}/healthz (ECONNREFUSED): is it running there? Otherwise pass --server or set SSO_SERVER`);
 });
+
+test('an https address where a plain http server answers: the message says to pass the http address', async (t) => {
+  const plain = await startFakeHttp((_request, response) => void response.end('ok'));
+  t.teardown(plain.close);
+  const https = plain.url.replace(/^http:/, 'https:');
+
+  const error = await t.throwsAsync(createServerApi(https).checkReachable());
+  t.true(isLoginError(error, 'SERVER_UNREACHABLE'));
+  t.is(error.message, `Cannot reach the server at ${https}/healthz over TLS (EPROTO): if it serves plain http, pass --server ${plain.url}`);
+});
