@@ -3,6 +3,7 @@ import type { CookieJar } from 'tough-cookie';
 import { z } from 'zod';
 import { ROUTES } from '../shared/constants.ts';
 import { LoginError, type LoginErrorCode } from './errors.ts';
+import { helperCommand } from './invocation.ts';
 import { ID_TOKEN_SHAPE, MAX_IDENTIFIER_LENGTH, MAX_ID_TOKEN_BYTES, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS } from './limits.ts';
 import { routeUrl } from './server-url.ts';
 import { hasUnsafeCharacters, printable } from './terminal-text.ts';
@@ -84,7 +85,7 @@ export function createServerApi(serverUrl: string, options: { timeoutMs?: number
     const response = await request(route, refusal, extra);
     if (response.statusCode !== 200) {
       const reason = errorDescription(String(response.body));
-      const hint = response.statusCode === 401 && extra.headers ? ' (sign in again: koa-oidc-sso login)' : '';
+      const hint = response.statusCode === 401 && extra.headers ? ` (sign in again: ${helperCommand('login')})` : '';
       throw new LoginError(refusal, `The server refused GET ${route}: ${statusLine(response)}${reason ? `: ${reason}` : ''}${hint}`);
     }
     return String(response.body);

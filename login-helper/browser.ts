@@ -3,6 +3,7 @@ import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { ROUTES, TEST_IDS, testIdSelector } from '../shared/constants.ts';
 import type { BrowserCookie } from './cookies.ts';
 import { LoginError } from './errors.ts';
+import { helperCommand } from './invocation.ts';
 import { printable } from './terminal-text.ts';
 
 /** One sign-in in the browser: open the server's /login and wait for its verdict. */
@@ -205,9 +206,9 @@ async function settledWithoutMarker(page: Page, signal: AbortSignal, loginUrl: s
     await page.waitForNetworkIdle({ idleTime: SETTLED_MS, timeout: 0, signal });
     if (!(await page.$(MARKERS))) {
       const advice = hasDisplay()
-        ? 'run koa-oidc-sso login without --headless'
+        ? `run ${helperCommand('login')} without --headless`
         : // Without --headless this machine would only fail again (exit 5): say what works instead.
-          `this machine has no display (DISPLAY is not set): forward one (ssh -X) and run koa-oidc-sso login without --headless, or ${signInElsewhere(loginUrl)}`;
+          `this machine has no display (DISPLAY is not set): forward one (ssh -X) and run ${helperCommand('login')} without --headless, or ${signInElsewhere(loginUrl)}`;
       throw new LoginError('LOGIN_REQUIRED', `The identity provider wants you to sign in, which needs a window: ${advice}`);
     }
   }

@@ -1,6 +1,7 @@
 import { realpath, rm } from 'node:fs/promises';
 import { toCookieJar } from './cookies.ts';
 import { LoginError } from './errors.ts';
+import { helperCommand } from './invocation.ts';
 import { inspectProfileFolder, notAProfileMessage } from './profile-folder.ts';
 import { currentToken, locked, signIn, type Effects, type Settings } from './sign-in.ts';
 import { printableJson } from './terminal-text.ts';
@@ -22,7 +23,7 @@ export async function token(effects: Effects, settings: Settings): Promise<void>
 export async function whoami(effects: Effects, settings: Settings, options: { json: boolean }): Promise<void> {
   const cached = await effects.store.read(settings.serverUrl);
   if (!cached || !isFresh(cached, effects.clock)) {
-    throw new LoginError('NOT_SIGNED_IN', `Not signed in to ${settings.serverUrl} (or the token expired): run koa-oidc-sso login`);
+    throw new LoginError('NOT_SIGNED_IN', `Not signed in to ${settings.serverUrl} (or the token expired): run ${helperCommand('login')}`);
   }
   if (options.json) {
     effects.output.result(printableJson(await effects.api.fetchClaims(cached.idToken)));

@@ -13,11 +13,13 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * Runs `node --import tsx login-helper/main.ts …args` with XDG_CONFIG_HOME=`configHome` (and
  * Chromium's XDG cache below it, so the tests leave nothing in the home folder) and the environment's
- * `overrides` (undefined removes a variable); resolves when it exits.
+ * `overrides` (undefined removes a variable), without npm's variables; resolves when it exits.
  */
 export function runCliProcess(args: string[], configHome: string, overrides: Record<string, string | undefined> = {}): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome, XDG_CACHE_HOME: path.join(configHome, 'cache') };
   delete env.SSO_SERVER;
+  // How the tests were started (npm test, npx ava) is no concern of the helper's messages.
+  for (const name of Object.keys(env)) if (name.startsWith('npm_')) delete env[name];
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) delete env[name];
     else env[name] = value;

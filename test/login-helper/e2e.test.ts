@@ -119,6 +119,16 @@ test.serial('a sign-in page that never settles and never shows a verdict: exit 7
   t.regex(run.stderr, /did not finish within 3 s/);
 });
 
+test.serial('run as npm run login, the advice names npm run login', async (t) => {
+  const configHome = await tempFolder(t, 'e2e-config-');
+  const asNpmScript = { npm_lifecycle_event: 'login', npm_package_name: 'koa-oidc-sso' };
+
+  const run = await runCliProcess(['whoami', '--server', server.url], configHome, asNpmScript);
+
+  t.is(run.code, 12, run.stderr);
+  t.true(run.stderr.endsWith(`Not signed in to ${server.url} (or the token expired): run npm run login\n`), run.stderr);
+});
+
 test.serial('a server that is down: exit 3, naming the URL, without starting a browser', async (t) => {
   const configHome = await tempFolder(t, 'e2e-config-');
   const gone = await startFakeHttp((_request, response) => response.end());
