@@ -9,9 +9,9 @@ import { REQUEST_TIMEOUT_MS } from './limits.ts';
 export const ERROR_CODES = {
   INTERNAL: { exitCode: 1, meaning: 'unexpected error (rerun with --verbose and report it)' },
   USAGE: { exitCode: 2, meaning: 'bad command, option or option value (or a --profile folder that is neither a browser profile nor empty)' },
-  SERVER_UNREACHABLE: { exitCode: 3, meaning: `the server did not answer at the given URL (or not within ${REQUEST_TIMEOUT_MS / 1000} s)` },
+  SERVER_UNREACHABLE: { exitCode: 3, meaning: `the server did not answer at the given URL (or not within ${REQUEST_TIMEOUT_MS / 1000} s), or what answered is not a koa-oidc-sso server` },
   NO_BROWSER: { exitCode: 4, meaning: 'no Chromium or Chrome found (install one or pass --browser)' },
-  BROWSER_FAILED: { exitCode: 5, meaning: 'the browser did not start or crashed (is the profile in use?)' },
+  BROWSER_FAILED: { exitCode: 5, meaning: 'the browser did not start or crashed (no display for its window, or the profile is in use)' },
   WINDOW_CLOSED: { exitCode: 6, meaning: 'the sign-in window was closed before sign-in finished' },
   TIMEOUT: { exitCode: 7, meaning: 'sign-in did not finish within --timeout' },
   LOGIN_FAILED: { exitCode: 8, meaning: "the server showed its login error page (its text is quoted)" },
