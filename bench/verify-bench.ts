@@ -7,6 +7,10 @@
  * adds a control: a second server exactly like the LOG_LEVEL=warn one, in its own process. How far
  * apart the two identical servers come out is how much this machine's noise moves a ratio.
  *
+ * BENCH_REQUEST_LINES=1 measures instead what the per-request log line costs, in one server
+ * process whose request lines go on and off every 50 ms under load: the two phases meet the same
+ * machine, so its drift, which moves the ratios between processes, cancels out.
+ *
  * The servers run as `npm start` runs them: compiled JavaScript from dist/, which `npm run bench`
  * builds first, with no TypeScript loader in their processes.
  */
@@ -34,6 +38,12 @@ const ROUNDS = numberSetting('BENCH_ROUNDS', 8, { min: 1, integer: true });
 const SECONDS = numberSetting('BENCH_SECONDS', 4, { min: 1, integer: false });
 const CONNECTIONS = 50;
 const CONTROL = process.env.BENCH_CONTROL === '1';
+const REQUEST_LINES = process.env.BENCH_REQUEST_LINES === '1';
+
+interface Phase {
+  cpuMicros: number;
+  requests: number;
+}
 
 interface Stats {
   rss: number;
@@ -41,6 +51,8 @@ interface Stats {
   /** CPU time the process has used so far (user + system), in microseconds. */
   cpuMicros: number;
   idpRequests: { discovery: number; jwks: number };
+  /** The server whose request lines go on and off: each phase's totals so far. */
+  phases: { lines: Phase; noLines: Phase };
 }
 
 interface Contender {
@@ -63,7 +75,7 @@ interface Result {
 const PROCESSES = fileURLToPath(new URL('../dist/bench/processes.js', import.meta.url));
 if (!existsSync(PROCESSES)) throw new Error(`${PROCESSES} is missing: run the benchmark with npm run bench, which builds it`);
 
-async function startContender([name, label]: [string, string], role: 'bare' | 'sso', env: Record<string, string> = {}, token?: string): Promise<Contender> {
+async function startContender([name, label]: [string, string], role: 'bare' | 'sso' | 'sso-log-toggle', env: Record<string, string> = {}, token?: string): Promise<Contender> {
   const child = fork(PROCESSES, [role], {
     execArgv: [], // not this process's --import tsx
     env: { ...process.env, ...env },
@@ -112,18 +124,9 @@ function median(values: number[]): number {
 }
 
 const contenders: Contender[] = [];
-const idp = await startIdp();
-try {
-  const now = Math.floor(Date.now() / 1000);
-  const token = idp.sign({ iss: idp.issuer, sub: 'bench', aud: TEST_CLIENT_ID, iat: now, exp: now + 3600, email: 'bench@example.com' });
-  const ssoEnv = {
-    NODE_ENV: 'production',
-    OIDC_ISSUER: idp.issuer,
-    OIDC_CLIENT_ID: TEST_CLIENT_ID,
-    OIDC_CLIENT_SECRET: TEST_CLIENT_SECRET,
-    SESSION_KEYS: 'bench-session-key-0123456789abcdef0123456789',
-    PUBLIC_URL: 'http://localhost:5000', // required in production; only sign-in links use it
-  };
+
+/** The main table: the bare route, the server with and without request lines (and the control). */
+async function compareWithBare(ssoEnv: Record<string, string>, token: string): Promise<void> {
   const bare = await startContender(['bare Koa route', 'bare'], 'bare');
   const sso = await startContender(['SSO server, Bearer RS256 (request log on)', 'log on'], 'sso', { ...ssoEnv, LOG_LEVEL: 'info' }, token);
   const quiet = await startContender(['SSO server, Bearer RS256, LOG_LEVEL=warn', 'warn'], 'sso', { ...ssoEnv, LOG_LEVEL: 'warn' }, token);
@@ -167,6 +170,61 @@ try {
         `peak RSS ${(stats.peakRss / 1024 / 1024).toFixed(0)} MB`,
     );
   }
+}
+
+/**
+ * BENCH_REQUEST_LINES=1: one server whose request lines go on and off every 50 ms under load,
+ * ROUNDS loads of SECONDS. Each round's CPU per request and requests per phase, then their medians.
+ */
+async function measureRequestLines(ssoEnv: Record<string, string>, token: string): Promise<void> {
+  const server = await startContender(['SSO server, request lines on and off every 50 ms', 'lines on/off'], 'sso-log-toggle', ssoEnv, token);
+  contenders.push(server);
+  await load(server, 2); // warm-up
+  const rounds: Array<{ cpuWith: number; cpuWithout: number; requestsRatio: number }> = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const before = (await server.stats()).phases;
+    await load(server);
+    const after = (await server.stats()).phases;
+    const delta = (phase: 'lines' | 'noLines') => ({
+      cpuMicros: after[phase].cpuMicros - before[phase].cpuMicros,
+      requests: after[phase].requests - before[phase].requests,
+    });
+    const [withLines, withoutLines] = [delta('lines'), delta('noLines')];
+    const result = {
+      cpuWith: withLines.cpuMicros / withLines.requests,
+      cpuWithout: withoutLines.cpuMicros / withoutLines.requests,
+      // Both phases take turns for the same time, so their request counts compare as requests/s.
+      requestsRatio: withLines.requests / withoutLines.requests,
+    };
+    rounds.push(result);
+    process.stderr.write(`round ${round}/${ROUNDS}: ${result.cpuWith.toFixed(1)} µs/request with lines, ${result.cpuWithout.toFixed(1)} without; requests ${result.requestsRatio.toFixed(2)}×\n`);
+  }
+  const cpuWith = median(rounds.map((round) => round.cpuWith));
+  const cpuWithout = median(rounds.map((round) => round.cpuWithout));
+  const costs = rounds.map((round) => round.cpuWith - round.cpuWithout);
+  const ratios = rounds.map((round) => round.requestsRatio);
+  console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}; ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s; medians\n`);
+  console.log('| GET /user/id, Bearer RS256, one server process | server CPU µs/request | requests/s × lines off | lowest-highest round |');
+  console.log('| --- | ---: | ---: | ---: |');
+  console.log(`| request lines off (warn) | ${cpuWithout.toFixed(1)} | 1.00 | |`);
+  console.log(`| request lines on (info) | ${cpuWith.toFixed(1)} | ${median(ratios).toFixed(2)} | ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)} |`);
+  console.log(`\nThe request line costs ${median(costs).toFixed(1)} µs of server CPU per request (rounds: ${Math.min(...costs).toFixed(1)}-${Math.max(...costs).toFixed(1)}).`);
+}
+
+const idp = await startIdp();
+try {
+  const now = Math.floor(Date.now() / 1000);
+  const token = idp.sign({ iss: idp.issuer, sub: 'bench', aud: TEST_CLIENT_ID, iat: now, exp: now + 3600, email: 'bench@example.com' });
+  const ssoEnv = {
+    NODE_ENV: 'production',
+    OIDC_ISSUER: idp.issuer,
+    OIDC_CLIENT_ID: TEST_CLIENT_ID,
+    OIDC_CLIENT_SECRET: TEST_CLIENT_SECRET,
+    SESSION_KEYS: 'bench-session-key-0123456789abcdef0123456789',
+    PUBLIC_URL: 'http://localhost:5000', // required in production; only sign-in links use it
+  };
+  if (REQUEST_LINES) await measureRequestLines(ssoEnv, token);
+  else await compareWithBare(ssoEnv, token);
 } finally {
   await Promise.all(contenders.map((contender) => contender.stop()));
   await idp.close();

@@ -24,6 +24,8 @@ export function batchingDestination(
 ): BatchingDestination {
   let pending: string[] = [];
   let scheduled = false;
+  // Once the exit flush has run, lines that later exit handlers log are written at once.
+  let exited = false;
   const takePending = () => {
     scheduled = false;
     const text = pending.join('');
@@ -36,6 +38,7 @@ export function batchingDestination(
   };
   const destination: BatchingDestination = {
     write(line: string) {
+      if (exited) return writeNow(line);
       pending.push(line);
       if (!scheduled) {
         scheduled = true;
@@ -53,7 +56,10 @@ export function batchingDestination(
       if (text) writeNow(text);
     },
   };
-  onExit.register(destination, (target) => target.flushSync());
+  onExit.register(destination, (target) => {
+    target.flushSync();
+    exited = true;
+  });
   return destination;
 }
 

@@ -3,7 +3,7 @@ import { SsoError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { isRepeated, isValidHost } from '../request-headers.ts';
 import { isUnrouted, notFound, respondWithError } from './errors.ts';
-import { logRequest } from './request-log.ts';
+import { requestLog } from './request-log.ts';
 
 export interface FrameOptions {
   /** Mark cookies Secure whatever the connection says (an https PUBLIC_URL: TLS may end at a proxy). */
@@ -17,9 +17,11 @@ export interface FrameOptions {
  * the final status.
  */
 export function requestFrame(logger: Logger, options: FrameOptions): Middleware {
-  // Request lines are at info: below that level they cost nothing at all.
-  const logRequests = logger.isLevelEnabled('info');
+  const logRequest = requestLog(logger);
   return async (ctx, next) => {
+    // Request lines are at info: below that level they cost nothing at all. Asked per request,
+    // so a level changed at run time (as `npm run bench` does) takes effect at once.
+    const logRequests = logger.isLevelEnabled('info');
     const startedMs = logRequests ? performance.now() : 0;
     ctx.set('X-Content-Type-Options', 'nosniff');
     if (options.secureCookies) ctx.cookies.secure = true;
@@ -31,7 +33,7 @@ export function requestFrame(logger: Logger, options: FrameOptions): Middleware 
     } catch (thrown) {
       respondWithError(ctx, thrown, logger);
     } finally {
-      if (logRequests) logRequest(logger, ctx, startedMs);
+      if (logRequests) logRequest(ctx, startedMs);
     }
   };
 }

@@ -3,7 +3,9 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { pino } from 'pino';
+import type { Context } from 'koa';
 import { batchingDestination, loggableError, LOGGER_OPTIONS } from '../../server/logger.ts';
+import { requestLog } from '../../server/middleware/request-log.ts';
 
 /** A stand-in for pino's stdout destination that records each write it is given. */
 function recordingOut() {
@@ -51,17 +53,21 @@ test('flush() writes the pending lines at once', (t) => {
   t.regex(writes[0]!, /"msg":"pending"/);
 });
 
+/** The JSON lines a module script (its lines of code, run from the project folder) writes to stdout. */
+async function linesLoggedBy(script: string[]): Promise<Array<Record<string, unknown>>> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script.join('\n')], {
+    cwd: new URL('../..', import.meta.url),
+  });
+  return stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 test('lines logged just before process.exit() are not lost', async (t) => {
-  const script = [
+  const lines = await linesLoggedBy([
     "import { createLogger } from './server/logger.ts';",
     'const logger = createLogger("info");',
     'for (let index = 0; index < 3; index++) logger.info({ index }, "before exit");',
     'process.exit(0);',
-  ].join('\n');
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
-    cwd: new URL('../..', import.meta.url),
-  });
-  const lines = stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+  ]);
   t.deepEqual(
     lines.map((line) => [line.msg, line.index]),
     [
@@ -70,6 +76,42 @@ test('lines logged just before process.exit() are not lost', async (t) => {
       ['before exit', 2],
     ],
   );
+});
+
+test('request lines of the last turn before process.exit() are not lost, though logged after the exit flush', async (t) => {
+  // The request log's exit handler runs after the destination's (registered later, with the app).
+  const lines = await linesLoggedBy([
+    "import { createLogger } from './server/logger.ts';",
+    "import { requestLog } from './server/middleware/request-log.ts';",
+    'const logger = createLogger("info");',
+    'const logRequest = requestLog(logger);',
+    'logger.info("before the requests");',
+    'for (const status of [200, 401, 404]) logRequest({ method: "GET", path: "/user/id", status }, performance.now());',
+    'process.exit(0);',
+  ]);
+  t.deepEqual(
+    lines.map((line) => line.msg ?? `${line.method} ${line.path} ${line.status}`),
+    ['before the requests', 'GET /user/id 200', 'GET /user/id 401', 'GET /user/id 404'],
+  );
+});
+
+test('a turn\'s request lines reach the logger together at its end, in order, each with its own duration', async (t) => {
+  const { writes, out } = recordingOut();
+  const logger = pino({ base: undefined }, batchingDestination(out));
+  const logRequest = requestLog(logger);
+  const ctx = (status: number) => ({ method: 'GET', path: '/user/id', status }) as Context;
+  logRequest(ctx(200), performance.now() - 12.34);
+  logRequest(ctx(401), performance.now());
+  logger.info('logged during the turn');
+
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  const lines = writes.join('').trimEnd().split('\n').map((line) => JSON.parse(line));
+  t.deepEqual(
+    lines.map((line) => line.msg ?? `${line.method} ${line.path} ${line.status}`),
+    ['logged during the turn', 'GET /user/id 200', 'GET /user/id 401'],
+  );
+  t.true(lines[1].ms >= 12.3 && lines[2].ms < 12, JSON.stringify(lines));
 });
 
 test('a stdout nobody reads does not stall the process that logs to it', async (t) => {
