@@ -1,17 +1,19 @@
 /**
  * The servers the benchmark compares, each in its own process so that its CPU time and memory
  * are its own: `bare` is a plain Koa route returning a constant, `sso` is the project's server
- * (configured by the environment), and `sso-log-toggle` is that server with its request lines
- * switched on and off every TOGGLE_MS under load. The parent talks to them over IPC: it
- * receives { type: 'ready', port } and asks for { type: 'stats' }.
+ * (configured by the environment). Two more take turns within one process, every PHASE_MS under
+ * load, so that both sides of a comparison meet the same machine: `sso-log-toggle` is the server
+ * with its request lines on and off, `sso-or-bare` answers each phase's requests by the server or
+ * by the bare route. The parent talks to them over IPC: it receives { type: 'ready', port } and
+ * asks for { type: 'stats' }.
  */
-import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 
 const role = process.argv[2];
-/** How long each phase of `sso-log-toggle` lasts. */
-const TOGGLE_MS = 50;
+/** How long each phase of a process that takes turns lasts. */
+const PHASE_MS = 50;
 const send = (message: object) => process.send?.(message);
 const idpRequests = { discovery: 0, jwks: 0 };
 
@@ -21,8 +23,8 @@ function cpuMicros(): number {
   return cpu.user + cpu.system;
 }
 
-/** Per phase of `sso-log-toggle`: the CPU time and the requests that arrived while it lasted. */
-const phases = { lines: { cpuMicros: 0, requests: 0 }, noLines: { cpuMicros: 0, requests: 0 } };
+/** Per phase of a process that takes turns: the CPU time and the requests that arrived while it lasted. */
+const phases: Record<string, { cpuMicros: number; requests: number }> = {};
 
 process.on('message', (message: { type?: string }) => {
   if (message.type === 'stats') {
@@ -39,46 +41,66 @@ process.on('message', (message: { type?: string }) => {
 });
 process.on('disconnect', () => process.exit(0));
 
-if (role === 'bare') {
+function bareApp(): Koa {
   const app = new Koa();
   app.use((ctx) => {
     ctx.type = 'text/plain';
     ctx.body = 'bench@example.com';
   });
-  const server = app.listen(0, '127.0.0.1', () => send({ type: 'ready', port: (server.address() as AddressInfo).port }));
-} else if (role === 'sso' || role === 'sso-log-toggle') {
+  return app;
+}
+
+/**
+ * Switches between two phases every PHASE_MS (`enter` sets one up), adding up each phase's CPU
+ * time and requests. Both phases meet the same machine, a few milliseconds apart: what its drift
+ * does to one, it does to the other. @returns the function that counts a request.
+ */
+function takeTurns(names: [string, string], enter: (name: string) => void): () => void {
+  for (const name of names) phases[name] = { cpuMicros: 0, requests: 0 };
+  let current = 0;
+  let requests = 0;
+  let [cpuBefore, requestsBefore] = [cpuMicros(), 0];
+  enter(names[current]!);
+  setInterval(() => {
+    const phase = phases[names[current]!]!;
+    const cpuNow = cpuMicros();
+    phase.cpuMicros += cpuNow - cpuBefore;
+    phase.requests += requests - requestsBefore;
+    [cpuBefore, requestsBefore] = [cpuNow, requests];
+    current = 1 - current;
+    enter(names[current]!);
+  }, PHASE_MS);
+  return () => void requests++;
+}
+
+if (role === 'bare') {
+  const server = bareApp().listen(0, '127.0.0.1', () => send({ type: 'ready', port: (server.address() as AddressInfo).port }));
+} else if (role === 'sso' || role === 'sso-log-toggle' || role === 'sso-or-bare') {
   // Imported here so that the bare process carries none of the server's modules.
   const { startServer } = await import('../server/start.ts');
   const { createLogger } = await import('../server/logger.ts');
-  // The toggling server's logger is made here, to switch its level; `sso` makes its own, as `npm start` does.
+  // A process that switches its request lines makes the logger itself; `sso` leaves that to the server, as `npm start` does.
   const logger = role === 'sso-log-toggle' ? createLogger('info') : undefined;
   const server = await startServer({
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
     ...(logger ? { logger } : {}),
     onIdpRequest: (kind) => idpRequests[kind]++,
   });
-  if (logger) alternateRequestLines(logger, TOGGLE_MS);
+  if (logger) {
+    const count = takeTurns(['lines', 'noLines'], (phase) => (logger.level = phase === 'lines' ? 'info' : 'warn'));
+    server.httpServer.prependListener('request', count);
+  } else if (role === 'sso-or-bare') {
+    const [ssoListener] = server.httpServer.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>;
+    const bare = bareApp().callback();
+    let answer = ssoListener!;
+    const count = takeTurns(['sso', 'bare'], (phase) => (answer = phase === 'sso' ? ssoListener! : bare));
+    server.httpServer.removeAllListeners('request');
+    server.httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      count();
+      return answer(request, response);
+    });
+  }
   send({ type: 'ready', port: Number(new URL(server.address).port) }); // url is PUBLIC_URL's
 } else {
   throw new Error(`unknown role ${role}`);
-}
-
-/**
- * Switches the request lines on (info) and off (warn) every `intervalMs`, adding up each phase's
- * CPU time and requests. Both phases meet the same machine, a few milliseconds apart: what the
- * machine's drift does to one, it does to the other.
- */
-function alternateRequestLines(logger: { level: string }, intervalMs: number): void {
-  let current = phases.lines;
-  let requests = 0;
-  subscribe('http.server.request.start', () => requests++);
-  let [cpuBefore, requestsBefore] = [cpuMicros(), 0];
-  setInterval(() => {
-    const cpuNow = cpuMicros();
-    current.cpuMicros += cpuNow - cpuBefore;
-    current.requests += requests - requestsBefore;
-    [cpuBefore, requestsBefore] = [cpuNow, requests];
-    current = current === phases.lines ? phases.noLines : phases.lines;
-    logger.level = current === phases.lines ? 'info' : 'warn';
-  }, intervalMs);
 }

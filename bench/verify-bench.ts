@@ -10,6 +10,8 @@
  * BENCH_REQUEST_LINES=1 measures instead what the per-request log line costs, in one server
  * process whose request lines go on and off every 50 ms under load: the two phases meet the same
  * machine, so its drift, which moves the ratios between processes, cancels out.
+ * BENCH_SAME_PROCESS=1 compares the server with the bare route the same way: both answer, taking
+ * turns every 50 ms, in one process under one load (with request lines, and at LOG_LEVEL=warn).
  *
  * The servers run as `npm start` runs them: compiled JavaScript from dist/, which `npm run bench`
  * builds first, with no TypeScript loader in their processes.
@@ -39,6 +41,7 @@ const SECONDS = numberSetting('BENCH_SECONDS', 4, { min: 1, integer: false });
 const CONNECTIONS = 50;
 const CONTROL = process.env.BENCH_CONTROL === '1';
 const REQUEST_LINES = process.env.BENCH_REQUEST_LINES === '1';
+const SAME_PROCESS = process.env.BENCH_SAME_PROCESS === '1';
 
 interface Phase {
   cpuMicros: number;
@@ -51,8 +54,8 @@ interface Stats {
   /** CPU time the process has used so far (user + system), in microseconds. */
   cpuMicros: number;
   idpRequests: { discovery: number; jwks: number };
-  /** The server whose request lines go on and off: each phase's totals so far. */
-  phases: { lines: Phase; noLines: Phase };
+  /** A process that takes turns between two phases: each phase's totals so far. */
+  phases: Record<string, Phase>;
 }
 
 interface Contender {
@@ -75,7 +78,7 @@ interface Result {
 const PROCESSES = fileURLToPath(new URL('../dist/bench/processes.js', import.meta.url));
 if (!existsSync(PROCESSES)) throw new Error(`${PROCESSES} is missing: run the benchmark with npm run bench, which builds it`);
 
-async function startContender([name, label]: [string, string], role: 'bare' | 'sso' | 'sso-log-toggle', env: Record<string, string> = {}, token?: string): Promise<Contender> {
+async function startContender([name, label]: [string, string], role: 'bare' | 'sso' | 'sso-log-toggle' | 'sso-or-bare', env: Record<string, string> = {}, token?: string): Promise<Contender> {
   const child = fork(PROCESSES, [role], {
     execArgv: [], // not this process's --import tsx
     env: { ...process.env, ...env },
@@ -154,7 +157,7 @@ async function compareWithBare(ssoEnv: Record<string, string>, token: string): P
   // The spread of the per-round ratios: on a machine whose speed drifts, the median alone hides how much.
   const ratioRange = (index: number) => `${Math.min(...ratios(index, 'rps')).toFixed(2)}-${Math.max(...ratios(index, 'rps')).toFixed(2)}`;
 
-  console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}; ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s; medians\n`);
+  console.log(machineLine(`${ROUNDS} interleaved rounds of ${SECONDS} s`));
   console.log('| GET /user/id | requests/s | p50 ms | p99 ms | server CPU µs/request | × bare req/s | lowest-highest round | × bare p99 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   contenders.forEach((contender, index) => {
@@ -172,43 +175,90 @@ async function compareWithBare(ssoEnv: Record<string, string>, token: string): P
   }
 }
 
-/**
- * BENCH_REQUEST_LINES=1: one server whose request lines go on and off every 50 ms under load,
- * ROUNDS loads of SECONDS. Each round's CPU per request and requests per phase, then their medians.
- */
+/** One round of a process that takes turns: each phase's CPU per request, and the first's requests × the second's. */
+interface TurnsRound {
+  cpuFirst: number;
+  cpuSecond: number;
+  requestsRatio: number;
+}
+
+/** Loads a process that takes turns between two phases for one round, and compares the phases. */
+async function loadTurns(contender: Contender, [first, second]: [string, string]): Promise<TurnsRound> {
+  const before = (await contender.stats()).phases;
+  await load(contender);
+  const after = (await contender.stats()).phases;
+  const delta = (phase: string) => ({
+    cpuMicros: after[phase]!.cpuMicros - before[phase]!.cpuMicros,
+    requests: after[phase]!.requests - before[phase]!.requests,
+  });
+  const [a, b] = [delta(first), delta(second)];
+  // The phases take equal turns, so their request counts compare as requests/s.
+  return { cpuFirst: a.cpuMicros / a.requests, cpuSecond: b.cpuMicros / b.requests, requestsRatio: a.requests / b.requests };
+}
+
+/** The medians of rounds of loadTurns, as a table row: first's CPU, second's CPU, ratio, range. */
+function turnsRow(rounds: TurnsRound[]): string[] {
+  const ratios = rounds.map((round) => round.requestsRatio);
+  return [
+    median(rounds.map((round) => round.cpuFirst)).toFixed(1),
+    median(rounds.map((round) => round.cpuSecond)).toFixed(1),
+    median(ratios).toFixed(2),
+    `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`,
+  ];
+}
+
+function machineLine(what: string): string {
+  return `\n${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}; ${CONNECTIONS} connections, ${what}; medians\n`;
+}
+
+/** BENCH_REQUEST_LINES=1: one server whose request lines go on and off every 50 ms under load. */
 async function measureRequestLines(ssoEnv: Record<string, string>, token: string): Promise<void> {
   const server = await startContender(['SSO server, request lines on and off every 50 ms', 'lines on/off'], 'sso-log-toggle', ssoEnv, token);
   contenders.push(server);
   await load(server, 2); // warm-up
-  const rounds: Array<{ cpuWith: number; cpuWithout: number; requestsRatio: number }> = [];
+  const rounds: TurnsRound[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const before = (await server.stats()).phases;
-    await load(server);
-    const after = (await server.stats()).phases;
-    const delta = (phase: 'lines' | 'noLines') => ({
-      cpuMicros: after[phase].cpuMicros - before[phase].cpuMicros,
-      requests: after[phase].requests - before[phase].requests,
-    });
-    const [withLines, withoutLines] = [delta('lines'), delta('noLines')];
-    const result = {
-      cpuWith: withLines.cpuMicros / withLines.requests,
-      cpuWithout: withoutLines.cpuMicros / withoutLines.requests,
-      // Both phases take turns for the same time, so their request counts compare as requests/s.
-      requestsRatio: withLines.requests / withoutLines.requests,
-    };
+    const result = await loadTurns(server, ['lines', 'noLines']);
     rounds.push(result);
-    process.stderr.write(`round ${round}/${ROUNDS}: ${result.cpuWith.toFixed(1)} µs/request with lines, ${result.cpuWithout.toFixed(1)} without; requests ${result.requestsRatio.toFixed(2)}×\n`);
+    process.stderr.write(`round ${round}/${ROUNDS}: ${result.cpuFirst.toFixed(1)} µs/request with lines, ${result.cpuSecond.toFixed(1)} without; requests ${result.requestsRatio.toFixed(2)}×\n`);
   }
-  const cpuWith = median(rounds.map((round) => round.cpuWith));
-  const cpuWithout = median(rounds.map((round) => round.cpuWithout));
-  const costs = rounds.map((round) => round.cpuWith - round.cpuWithout);
-  const ratios = rounds.map((round) => round.requestsRatio);
-  console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}; ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s; medians\n`);
+  const [cpuWith, cpuWithout, ratio, range] = turnsRow(rounds);
+  const costs = rounds.map((round) => round.cpuFirst - round.cpuSecond);
+  console.log(machineLine(`${ROUNDS} rounds of ${SECONDS} s`));
   console.log('| GET /user/id, Bearer RS256, one server process | server CPU µs/request | requests/s × lines off | lowest-highest round |');
   console.log('| --- | ---: | ---: | ---: |');
-  console.log(`| request lines off (warn) | ${cpuWithout.toFixed(1)} | 1.00 | |`);
-  console.log(`| request lines on (info) | ${cpuWith.toFixed(1)} | ${median(ratios).toFixed(2)} | ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)} |`);
+  console.log(`| request lines off (warn) | ${cpuWithout} | 1.00 | |`);
+  console.log(`| request lines on (info) | ${cpuWith} | ${ratio} | ${range} |`);
   console.log(`\nThe request line costs ${median(costs).toFixed(1)} µs of server CPU per request (rounds: ${Math.min(...costs).toFixed(1)}-${Math.max(...costs).toFixed(1)}).`);
+}
+
+/**
+ * BENCH_SAME_PROCESS=1: the server and the bare route take turns every 50 ms in one process under
+ * one load (the bare route ignores the Bearer header), once with request lines and once at
+ * LOG_LEVEL=warn, in interleaved rounds.
+ */
+async function compareInOneProcess(ssoEnv: Record<string, string>, token: string): Promise<void> {
+  const pairs = [
+    await startContender(['SSO server (request log on) / bare route', 'log on'], 'sso-or-bare', { ...ssoEnv, LOG_LEVEL: 'info' }, token),
+    await startContender(['SSO server, LOG_LEVEL=warn / bare route', 'warn'], 'sso-or-bare', { ...ssoEnv, LOG_LEVEL: 'warn' }, token),
+  ];
+  contenders.push(...pairs);
+  for (const pair of pairs) await load(pair, 2); // warm-up
+  const rounds: TurnsRound[][] = pairs.map(() => []);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const results: string[] = [];
+    for (let step = 0; step < pairs.length; step++) {
+      const index = (round - 1 + step) % pairs.length;
+      const result = await loadTurns(pairs[index]!, ['sso', 'bare']);
+      rounds[index]!.push(result);
+      results[index] = `${pairs[index]!.label} ${result.requestsRatio.toFixed(2)}×`;
+    }
+    process.stderr.write(`round ${round}/${ROUNDS}: server/bare requests ${results.join(', ')}\n`);
+  }
+  console.log(machineLine(`${ROUNDS} interleaved rounds of ${SECONDS} s, server and bare route taking turns every 50 ms in one process`));
+  console.log('| GET /user/id | server CPU µs/request | bare route CPU µs/request | server requests/s × bare | lowest-highest round |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  pairs.forEach((pair, index) => console.log(`| ${pair.name} | ${turnsRow(rounds[index]!).join(' | ')} |`));
 }
 
 const idp = await startIdp();
@@ -224,6 +274,7 @@ try {
     PUBLIC_URL: 'http://localhost:5000', // required in production; only sign-in links use it
   };
   if (REQUEST_LINES) await measureRequestLines(ssoEnv, token);
+  else if (SAME_PROCESS) await compareInOneProcess(ssoEnv, token);
   else await compareWithBare(ssoEnv, token);
 } finally {
   await Promise.all(contenders.map((contender) => contender.stop()));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ROUTES } from '../shared/constants.ts';
@@ -19,6 +19,8 @@ export interface RunningServer {
   address: string;
   /** Whether the embedded development IdP signs users in. */
   devIdp: boolean;
+  /** Node's HTTP server underneath (`npm run bench` routes its requests). */
+  httpServer: Server;
   /** Stops accepting connections and waits (at most a few seconds) for requests in flight. */
   close(): Promise<void>;
 }
@@ -168,6 +170,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     url: publicUrl.origin,
     address: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     devIdp: devIdp !== undefined,
+    httpServer: server,
     close() {
       closing ??= new Promise<void>((resolve) => {
         logger.info(`shutting down: finishing the requests in flight (at most ${SHUTDOWN_GRACE_MS / 1000} s)`);
