@@ -1,16 +1,22 @@
+/** What {@link singletonHeader} answers for a header given more than once. */
+export const REPEATED = Symbol('repeated header');
+
 /**
- * Whether the request carries the header `name` (lower case) more than once. Node keeps the first
- * of a repeated singleton header (Host, Authorization) and drops the rest, while a proxy in front
- * may have looked at another: a field that cannot be a list given twice is a malformed request,
- * not a choice to make (RFC 9110 5.3, RFC 9112 3.2).
+ * The value of the header `name` (lower case) that may occur once: undefined when the request has
+ * none, REPEATED when it has more than one. Node keeps the first of a repeated singleton header
+ * (Host, Authorization) and drops the rest, while a proxy in front may have looked at another: a
+ * field that cannot be a list given twice is a malformed request, not a choice to make (RFC 9110
+ * 5.3, RFC 9112 3.2). Read from the raw headers, so Node need not build `req.headers` for it.
  */
-export function isRepeated(rawHeaders: readonly string[], name: string): boolean {
-  let seen = 0;
+export function singletonHeader(rawHeaders: readonly string[], name: string): string | undefined | typeof REPEATED {
+  let value: string | undefined;
   for (let index = 0; index < rawHeaders.length; index += 2) {
     const header = rawHeaders[index]!;
-    if (header.length === name.length && header.toLowerCase() === name && ++seen > 1) return true;
+    if (header.length !== name.length || header.toLowerCase() !== name) continue;
+    if (value !== undefined) return REPEATED;
+    value = rawHeaders[index + 1]!;
   }
-  return false;
+  return value;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { IdTokenClaims } from '../../shared/claims.ts';
 import { SsoError } from '../errors.ts';
 import type { TokenVerifier } from '../oidc/verify.ts';
-import { isRepeated } from '../request-headers.ts';
+import { REPEATED, singletonHeader } from '../request-headers.ts';
 
 /** Who made the request, once authenticate() has let it through. */
 export interface AuthenticatedUser {
@@ -29,12 +29,10 @@ const BEARER_PREFIX = /^Bearer +/i;
  *   request has more than one Authorization header (a malformed header is a 401, like any other).
  */
 export function bearerToken(ctx: Context): string | undefined {
-  const header = ctx.headers.authorization;
-  // Checked even when the first header is empty: Node keeps that one, and a second could go unseen.
+  // Counted even when the first is empty: Node keeps that one, and a second could go unseen.
+  const header = singletonHeader(ctx.req.rawHeaders, 'authorization');
   if (header === undefined) return undefined;
-  if (isRepeated(ctx.req.rawHeaders, 'authorization')) {
-    throw new SsoError('invalid_token', 'The request has more than one Authorization header');
-  }
+  if (header === REPEATED) throw new SsoError('invalid_token', 'The request has more than one Authorization header');
   if (!BEARER_SCHEME.test(header)) return undefined;
   const prefix = BEARER_PREFIX.exec(header);
   const token = prefix ? header.slice(prefix[0].length).trimEnd() : '';

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { SsoError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { isRepeated, isValidHost } from '../request-headers.ts';
+import { isValidHost, REPEATED, singletonHeader } from '../request-headers.ts';
 import { isUnrouted, notFound, respondWithError } from './errors.ts';
 import { requestLog } from './request-log.ts';
 
@@ -26,8 +26,9 @@ export function requestFrame(logger: Logger, options: FrameOptions): Middleware 
     ctx.set('X-Content-Type-Options', 'nosniff');
     if (options.secureCookies) ctx.cookies.secure = true;
     try {
-      if (isRepeated(ctx.req.rawHeaders, 'host')) throw new SsoError('invalid_request', 'The request has more than one Host header');
-      if (!isValidHost(ctx.req.headers.host)) throw new SsoError('invalid_request', 'The Host header is not a host name or address with an optional port');
+      const host = singletonHeader(ctx.req.rawHeaders, 'host');
+      if (host === REPEATED) throw new SsoError('invalid_request', 'The request has more than one Host header');
+      if (!isValidHost(host)) throw new SsoError('invalid_request', 'The Host header is not a host name or address with an optional port');
       await next();
       if (isUnrouted(ctx)) throw notFound(ctx);
     } catch (thrown) {
