@@ -24,7 +24,7 @@ function cpuMicros(): number {
 }
 
 /** Per phase of a process that takes turns: the CPU time and the requests that arrived while it lasted. */
-const phases: Record<string, { cpuMicros: number; requests: number }> = {};
+const phases: Record<string, { cpuMicros: number; requests: number; ms: number }> = {};
 
 process.on('message', (message: { type?: string }) => {
   if (message.type === 'stats') {
@@ -52,21 +52,23 @@ function bareApp(): Koa {
 
 /**
  * Switches between two phases every PHASE_MS (`enter` sets one up), adding up each phase's CPU
- * time and requests. Both phases meet the same machine, a few milliseconds apart: what its drift
+ * time, requests and duration. Both phases meet the same machine, a few milliseconds apart: what its drift
  * does to one, it does to the other. @returns the function that counts a request.
  */
 function takeTurns(names: [string, string], enter: (name: string) => void): () => void {
-  for (const name of names) phases[name] = { cpuMicros: 0, requests: 0 };
+  for (const name of names) phases[name] = { cpuMicros: 0, requests: 0, ms: 0 };
   let current = 0;
   let requests = 0;
-  let [cpuBefore, requestsBefore] = [cpuMicros(), 0];
+  let [cpuBefore, requestsBefore, startedMs] = [cpuMicros(), 0, performance.now()];
   enter(names[current]!);
   setInterval(() => {
     const phase = phases[names[current]!]!;
-    const cpuNow = cpuMicros();
+    const [cpuNow, nowMs] = [cpuMicros(), performance.now()];
     phase.cpuMicros += cpuNow - cpuBefore;
     phase.requests += requests - requestsBefore;
-    [cpuBefore, requestsBefore] = [cpuNow, requests];
+    // A phase lasts until its timer runs, which is later when the turn in progress is longer.
+    phase.ms += nowMs - startedMs;
+    [cpuBefore, requestsBefore, startedMs] = [cpuNow, requests, nowMs];
     current = 1 - current;
     enter(names[current]!);
   }, PHASE_MS);

@@ -16,7 +16,7 @@
  * The servers run as `npm start` runs them: compiled JavaScript from dist/, which `npm run bench`
  * builds first, with no TypeScript loader in their processes.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -46,6 +46,8 @@ const SAME_PROCESS = process.env.BENCH_SAME_PROCESS === '1';
 interface Phase {
   cpuMicros: number;
   requests: number;
+  /** How long the phase has lasted in all: timers run late, and later in the slower phase. */
+  ms: number;
 }
 
 interface Stats {
@@ -65,7 +67,6 @@ interface Contender {
   url: string;
   token?: string;
   stats(): Promise<Stats>;
-  stop(): Promise<void>;
 }
 
 interface Result {
@@ -84,7 +85,12 @@ async function startContender([name, label]: [string, string], role: 'bare' | 's
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  const [ready] = (await once(child, 'message')) as [{ port: number }];
+  children.add(child);
+  // A child that dies while starting would otherwise leave this wait hanging.
+  const [ready] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) => Promise.reject(new Error(`the ${role} process exited (${String(code)}) before it was ready`))),
+  ])) as [{ port: number }];
   return {
     name,
     label,
@@ -95,13 +101,17 @@ async function startContender([name, label]: [string, string], role: 'bare' | 's
       const [stats] = (await once(child, 'message')) as [Stats];
       return stats;
     },
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
   };
+}
+
+/** Every process started: all are stopped at the end, whether or not they got as far as ready. */
+const children = new Set<ChildProcess>();
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
 }
 
 /** Loads one server; also measures its CPU time per request, which other load on the machine skews less than requests/s. */
@@ -175,7 +185,7 @@ async function compareWithBare(ssoEnv: Record<string, string>, token: string): P
   }
 }
 
-/** One round of a process that takes turns: each phase's CPU per request, and the first's requests × the second's. */
+/** One round of a process that takes turns: each phase's CPU per request, and the first's requests/s × the second's. */
 interface TurnsRound {
   cpuFirst: number;
   cpuSecond: number;
@@ -190,10 +200,11 @@ async function loadTurns(contender: Contender, [first, second]: [string, string]
   const delta = (phase: string) => ({
     cpuMicros: after[phase]!.cpuMicros - before[phase]!.cpuMicros,
     requests: after[phase]!.requests - before[phase]!.requests,
+    ms: after[phase]!.ms - before[phase]!.ms,
   });
   const [a, b] = [delta(first), delta(second)];
-  // The phases take equal turns, so their request counts compare as requests/s.
-  return { cpuFirst: a.cpuMicros / a.requests, cpuSecond: b.cpuMicros / b.requests, requestsRatio: a.requests / b.requests };
+  if (a.requests === 0 || b.requests === 0) throw new Error(`${contender.name}: a phase answered no request during the load`);
+  return { cpuFirst: a.cpuMicros / a.requests, cpuSecond: b.cpuMicros / b.requests, requestsRatio: a.requests / a.ms / (b.requests / b.ms) };
 }
 
 /** The medians of rounds of loadTurns, as a table row: first's CPU, second's CPU, ratio, range. */
@@ -277,6 +288,6 @@ try {
   else if (SAME_PROCESS) await compareInOneProcess(ssoEnv, token);
   else await compareWithBare(ssoEnv, token);
 } finally {
-  await Promise.all(contenders.map((contender) => contender.stop()));
+  await Promise.all([...children].map(stop));
   await idp.close();
 }
