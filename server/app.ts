@@ -84,7 +84,15 @@ export function createApp(options: AppOptions): Koa {
     staticRoutes(
       {
         routers: [
-          healthRoutes({ discoveryUrl: () => identityProvider.discoveryUrl, expectedIssuer: () => identityProvider.expectedIssuer, now }),
+          healthRoutes({
+            discoveryUrl: () => identityProvider.discoveryUrl,
+            expectedIssuer: () => identityProvider.expectedIssuer,
+            now,
+            onUsable: () => {
+              discovery.retryNow();
+              keyStore.retryNow();
+            },
+          }),
           authRoutes({ oidc, discovery, verifier, clientId: identityProvider.clientId, publicUrl, now }),
           tokenRoute(verifier),
         ],

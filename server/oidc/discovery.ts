@@ -28,6 +28,8 @@ export interface Discovery {
   get(): Promise<DiscoveryDocument>;
   /** The cached metadata when there is one, without a request. */
   cached(): DiscoveryDocument | undefined;
+  /** The provider answers again (a readiness probe saw it): a failed first fetch no longer stands. */
+  retryNow(): void;
 }
 
 export interface DiscoveryOptions {
@@ -126,5 +128,6 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       return inFlight;
     },
     cached: () => document,
+    retryNow: () => firstFetchBackoff.succeeded(),
   };
 }

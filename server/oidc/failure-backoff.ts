@@ -9,6 +9,7 @@ export interface FailureBackoff {
   /** The last failure while it stands; undefined when a fetch may be tried. */
   standing(): Error | undefined;
   failed(error: Error): void;
+  /** A fetch succeeded, or the provider is known to answer again: the next fetch goes ahead. */
   succeeded(): void;
 }
 
@@ -18,7 +19,8 @@ export function createFailureBackoff(options: { maxMs: number; now: () => number
   let failuresInARow = 0;
   let last: { error: Error; until: number } | undefined;
   return {
-    standing: () => (last && options.now() < last.until ? last.error : undefined),
+    // A clock set back (NTP at boot) must not make a failure stand for longer than maxMs.
+    standing: () => (last && last.until > options.now() && last.until - options.now() <= options.maxMs ? last.error : undefined),
     failed(error) {
       const backoffMs = Math.min(FIRST_BACKOFF_MS * 2 ** failuresInARow, options.maxMs);
       failuresInARow++;

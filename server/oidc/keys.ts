@@ -31,6 +31,8 @@ export interface KeyStore {
   refetch(): Promise<void>;
   /** Resolves once no refresh is in flight, e.g. one started in the background. */
   settled(): Promise<void>;
+  /** The provider answers again (a readiness probe saw it): a failed first fetch no longer stands. */
+  retryNow(): void;
 }
 
 export interface KeyLookupOptions {
@@ -214,5 +216,6 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     async settled() {
       await inFlight?.catch(() => {});
     },
+    retryNow: () => firstFetchBackoff.succeeded(),
   };
 }

@@ -12,6 +12,8 @@ export interface HealthOptions {
   /** Readiness is probed at most this often; probes in between share the last answer. */
   probeIntervalMs?: number;
   now?: () => number;
+  /** Called when a probe finds the IdP usable: whatever waits out an earlier failure may try again. */
+  onUsable?: () => void;
 }
 
 /**
@@ -53,6 +55,8 @@ export function healthRoutes(options: HealthOptions): Router {
         probing = undefined;
       });
       last = { at: now(), problem: await probing };
+      // Ready must mean that sign-in works now, not once a failure the app remembers has run out.
+      if (!last.problem) options.onUsable?.();
     }
     ctx.set('Cache-Control', 'no-store');
     if (last.problem) {

@@ -216,6 +216,31 @@ test('the IdP down: 503 page while unreachable, and the server recovers by itsel
   t.true(back.body.includes(`data-testid="${TEST_IDS.loginSuccess}"`));
 });
 
+test('once /readyz sees the IdP back, sign-in works at once, not when the failure it remembers runs out', async (t) => {
+  const idp: TestIdp = await startIdp();
+  t.teardown(() => idp.close());
+  await idp.stop();
+  const clock = movableClock();
+  const server = await startServerWithIdp(idp, {}, { now: clock.now });
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  const login = () => http.get(`${server.url}/login`, { followRedirect: false });
+
+  // Four failures in a row: the last one stands for 8 s.
+  for (const waitSec of [1, 2, 4]) {
+    t.is((await login()).statusCode, 503);
+    clock.advance(waitSec);
+  }
+  t.is((await login()).statusCode, 503);
+  t.is((await http.get(`${server.url}/readyz`)).statusCode, 503);
+
+  await idp.start();
+  clock.advance(5); // past /readyz's probe interval, not past the 8 s
+  t.is((await login()).statusCode, 503, 'the failure still stands');
+  t.is((await http.get(`${server.url}/readyz`)).statusCode, 200);
+  t.is((await login()).statusCode, 302);
+});
+
 test('an IdP answering garbage: discovery that is not JSON is a 503 page', async (t) => {
   const garbage = await startFakeHttp((_request, response) => {
     response.setHeader('content-type', 'text/html');
