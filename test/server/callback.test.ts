@@ -190,14 +190,19 @@ test('return_to accepts same-origin relative paths only (no open redirect)', asy
   t.is(twice.statusCode, 400);
 });
 
-test('the IdP down: 503 page while unreachable, and the server recovers by itself', async (t) => {
+/** A server on a standing clock whose IdP is down from the start (`idp.start()` brings it back). */
+async function serverWhoseIdpIsDown(t: ExecutionContext) {
   const idp: TestIdp = await startIdp();
   t.teardown(() => idp.close());
   await idp.stop();
   const clock = movableClock();
   const server = await startServerWithIdp(idp, {}, { now: clock.now });
   t.teardown(() => server.close());
-  const { http } = cookieClient();
+  return { idp, server, clock, http: cookieClient().http };
+}
+
+test('the IdP down: 503 page while unreachable, and the server recovers by itself', async (t) => {
+  const { idp, server, clock, http } = await serverWhoseIdpIsDown(t);
 
   const down = await http.get(`${server.url}/login`, { followRedirect: false, ...html });
   t.is(down.statusCode, 503);
@@ -217,13 +222,7 @@ test('the IdP down: 503 page while unreachable, and the server recovers by itsel
 });
 
 test('once /readyz sees the IdP back, sign-in works at once, not when the failure it remembers runs out', async (t) => {
-  const idp: TestIdp = await startIdp();
-  t.teardown(() => idp.close());
-  await idp.stop();
-  const clock = movableClock();
-  const server = await startServerWithIdp(idp, {}, { now: clock.now });
-  t.teardown(() => server.close());
-  const { http } = cookieClient();
+  const { idp, server, clock, http } = await serverWhoseIdpIsDown(t);
   const login = () => http.get(`${server.url}/login`, { followRedirect: false });
 
   // Four failures in a row: the last one stands for 8 s.
