@@ -30,6 +30,15 @@ interface RequestExtras {
 
 const claimsSchema = z.record(z.string(), z.unknown());
 
+/** The same server address over plain http: the same port, which for https is 443 when it names none. */
+export function plainHttpAddress(httpsUrl: string): string {
+  const url = new URL(httpsUrl);
+  const port = url.port || '443';
+  url.protocol = 'http:';
+  url.port = port;
+  return url.href.replace(/\/$/, '');
+}
+
 /**
  * A {@link ServerApi} over got. No retries: a dead server should fail in
  * milliseconds with its URL named, not after a backoff. Redirects are not
@@ -71,10 +80,7 @@ export function createServerApi(serverUrl: string, options: { timeoutMs?: number
       const reason = error instanceof RequestError ? error.code : String(error);
       // A TLS protocol error from an https address: most often a plain http server answered.
       if (reason === 'EPROTO' && url.startsWith('https:')) {
-        const plain = new URL(serverUrl);
-        plain.protocol = 'http:';
-        const address = plain.href.replace(/\/$/, '');
-        throw new LoginError('SERVER_UNREACHABLE', `Cannot reach the server at ${url} over TLS (${reason}): if it serves plain http, pass --server ${address}`, { cause: error });
+        throw new LoginError('SERVER_UNREACHABLE', `Cannot reach the server at ${url} over TLS (${reason}): if it serves plain http, pass --server ${plainHttpAddress(serverUrl)}`, { cause: error });
       }
       // Most often the server is not started, or listens elsewhere: say how to point the helper at it.
       throw new LoginError('SERVER_UNREACHABLE', `Cannot reach the server at ${url} (${reason}): is it running there? Otherwise pass --server or set SSO_SERVER`, { cause: error });

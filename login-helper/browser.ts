@@ -189,14 +189,14 @@ export function hasDisplay(env: NodeJS.ProcessEnv = process.env, platform: NodeJ
 }
 
 /**
- * When the sign-in failed at the server's callback under another address than the one the helper
- * started at (--server 127.0.0.1 for a PUBLIC_URL of localhost), that address is the cause: the
- * sign-in's cookie belongs to the address it started at. Empty otherwise.
+ * When the sign-in failed at the server's callback under another host name than the one the
+ * helper started at (--server 127.0.0.1 for a PUBLIC_URL of localhost), that is the cause: the
+ * sign-in's cookie belongs to the host it started at (whatever the port). Empty otherwise.
  */
 function elsewhereHint(pageUrl: string, loginUrl: string): string {
   const page = URL.parse(pageUrl);
   const started = new URL(loginUrl);
-  if (!page || page.origin === started.origin || page.pathname !== ROUTES.callback) return ''; // PUBLIC_URL has no path
+  if (!page || page.hostname === started.hostname || page.pathname !== ROUTES.callback) return ''; // PUBLIC_URL has no path
   return `. The server finishes sign-ins at ${printable(page.origin)} (its PUBLIC_URL), not at ${started.origin}: pass --server ${printable(page.origin)}`;
 }
 

@@ -24,7 +24,7 @@ interface RequestLine {
  * One line per request, logged at info. A turn of the event loop's lines go to the logger together,
  * at its end: a busy server then runs pino for 40 lines in a row instead of once between every two
  * requests, which cuts what a line costs by about a third (`BENCH_REQUEST_LINES=1 npm run bench`:
- * 7.5-9 against 12.5-15 µs of CPU a request). So a line's `time` is the end of its turn; `ms` is
+ * 8.5-9.2 against 12.6-14.9 µs of CPU a request). So a line's `time` is the end of its turn; `ms` is
  * the request's own. Lines still waiting at exit are logged then.
  * @returns the function that logs a finished request, given when it started (performance.now()).
  */

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { CookieJar } from 'tough-cookie';
-import { createServerApi, errorDescription } from '../../login-helper/api.ts';
+import { createServerApi, errorDescription, plainHttpAddress } from '../../login-helper/api.ts';
 import { isLoginError } from '../../login-helper/errors.ts';
 import { startFakeHttp } from '../helpers/fake-http.ts';
 import { startDevServer } from '../helpers/server.ts';
@@ -94,4 +94,10 @@ test('an https address where a plain http server answers: the message says to pa
   const error = await t.throwsAsync(createServerApi(https).checkReachable());
   t.true(isLoginError(error, 'SERVER_UNREACHABLE'));
   t.is(error.message, `Cannot reach the server at ${https}/healthz over TLS (EPROTO): if it serves plain http, pass --server ${plain.url}`);
+});
+
+test('the plain http address of an https one keeps its port, 443 when it names none', (t) => {
+  t.is(plainHttpAddress('https://127.0.0.1:8443'), 'http://127.0.0.1:8443');
+  t.is(plainHttpAddress('https://sso.example.com'), 'http://sso.example.com:443');
+  t.is(plainHttpAddress('https://sso.example.com:443/sso'), 'http://sso.example.com:443/sso');
 });

@@ -49,6 +49,28 @@ test('one log line per request with method, path, status and duration; no token,
   }
 });
 
+test('a log level changed while the server runs applies to the next request line', async (t) => {
+  const { lines, sink } = lineSink();
+  const logger = pino({ level: 'warn' }, sink);
+  const server = await startDevServer({}, { logger });
+  t.teardown(() => server.close());
+  const { http } = cookieClient();
+  // The server's own requests to its development IdP (its start-up check, /readyz) aside.
+  const requestLines = () =>
+    lines
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.method && !entry.path.startsWith('/idp/'))
+      .map((entry) => `${entry.path} ${entry.status}`);
+
+  await http.get(`${server.url}/healthz`);
+  logger.level = 'info';
+  await http.get(`${server.url}/user/id`);
+  logger.level = 'warn';
+  await http.get(`${server.url}/readyz`);
+
+  t.deepEqual(requestLines(), ['/user/id 401']);
+});
+
 test('a request Node cannot parse is logged as a warning without its raw bytes (no token, no cookie)', async (t) => {
   const capture = lineSink();
   const { lines, sink } = capture;
