@@ -20,10 +20,11 @@ export function singletonHeader(rawHeaders: readonly string[], name: string): st
 }
 
 /**
- * RFC 9110 7.2: Host = uri-host [ ":" port ], with uri-host an IP literal in brackets, an IPv4
- * address or a registered name (RFC 3986 3.2.2). A space, a slash or an @ has no place in it.
+ * RFC 9110 7.2: Host = uri-host [ ":" port ], with uri-host an IP literal in brackets (IPv6, or
+ * IPvFuture's v<hex>.<text>), an IPv4 address or a registered name (RFC 3986 3.2.2). A space, a
+ * slash or an @ has no place in it.
  */
-const HOST = /^(?:\[[\w.~!$&'()*+,;=:-]+\]|(?:[\w.~!$&'()*+,;=-]|%[\da-f]{2})*)(?::\d*)?$/i;
+const HOST = /^(?:\[(?:[\da-f:.]+|v[\da-f]+\.[\w.~!$&'()*+,;=:-]+)\]|(?:[\w.~!$&'()*+,;=-]|%[\da-f]{2})*)(?::\d*)?$/i;
 
 /** Whether a Host header value is of the form RFC 9110 gives it (a missing one is Node's to refuse). */
 export function isValidHost(host: string | undefined): boolean {
